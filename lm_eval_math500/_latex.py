@@ -1,0 +1,93 @@
+"""Normalise a LaTeX answer string: drop decorations that never change the value."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_MAX_LEN = 2000
+
+# Wrappers whose content is kept: formatting and text commands.
+_KEEP_CONTENT = re.compile(
+    r"\\(?:textbf|mathbf|boldsymbol|bm|mathrm|textrm|text|mbox|textit|mathit|emph|"
+    r"operatorname|mathsf|textsf|displaystyle|textstyle|hbox)\s*\{"
+)
+_DROP = [
+    (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|biggl|biggr|bigg|Bigg)(?![a-zA-Z])"), ""),
+    (re.compile(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])"), ""),
+    (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])"), ""),
+    (re.compile(r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime"), "'"),
+    (re.compile(r"\\[!,;:>]|\\quad|\\qquad|~|\\ "), " "),
+    (re.compile(r"\{,\}"), ","),
+    (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
+    (re.compile(r"\\(?:le|leq|leqslant)(?![a-zA-Z])"), r"\\le "),
+    (re.compile(r"\\(?:ge|geq|geqslant)(?![a-zA-Z])"), r"\\ge "),
+    (re.compile(r"\\(?:ne|neq)(?![a-zA-Z])"), r"\\ne "),
+    (re.compile(r"\\(?:varnothing)(?![a-zA-Z])"), r"\\emptyset "),
+    (re.compile(r"\\%|%"), ""),
+    (re.compile(r"\\\$|\$"), ""),
+    (re.compile(r"\*\*"), ""),
+    (re.compile(r"\\\(|\\\)|\\\[|\\\]"), ""),
+]
+# Trailing plain words (units, "dollars", "square feet", "degrees") after a value, with powers.
+_UNITS = re.compile(r"(?<=[\w}).\s])\s*(?:(?<!\\)\b[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?[23]\}?)?\s*(?:/\s*)?)+$")
+_SHORT_FRAC = re.compile(r"\\frac\s*(\d)\s*(\d)")
+_SHORT_FRAC2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d)")
+_SHORT_SQRT = re.compile(r"\\sqrt\s*(\d)")
+_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,]|\.\d*,)")
+
+
+def _brace_end(text: str, start: int) -> int:
+    """Index just past the group opened at text[start] == '{', or -1 when it never closes."""
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _unwrap(text: str, pattern: re.Pattern[str]) -> str:
+    """Replace every `\\cmd{X}` matched by `pattern` (ending at '{') with X."""
+    for _ in range(50):
+        m = pattern.search(text)
+        if not m:
+            return text
+        end = _brace_end(text, m.end() - 1)
+        if end < 0:
+            return text[: m.start()] + text[m.end() :]
+        text = text[: m.start()] + text[m.end() : end - 1] + text[end:]
+    return text
+
+
+def strip_box(text: str) -> str:
+    """Remove an outer `\\boxed{...}` wrapping the whole string."""
+    text = text.strip()
+    m = re.match(r"\\(?:boxed|fbox)\s*\{", text)
+    if m:
+        end = _brace_end(text, m.end() - 1)
+        if end == len(text):
+            return text[m.end() : -1].strip()
+    return text
+
+
+@lru_cache(maxsize=65536)
+def canonical(text: str) -> str:
+    """Decoration-free form of an answer: no $, \\text, units, degrees, %, spacing or \\left."""
+    text = strip_box(text[:_MAX_LEN])
+    text = _unwrap(text, _KEEP_CONTENT)
+    for pattern, repl in _DROP:
+        text = pattern.sub(repl, text)
+    text = _SHORT_FRAC.sub(r"\\frac{\1}{\2}", text)
+    text = _SHORT_FRAC2.sub(r"\\frac\1{\2}", text)
+    text = _SHORT_SQRT.sub(r"\\sqrt{\1}", text)
+    text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
+    text = " ".join(text.split()).strip().rstrip(".").strip()
+    stripped = _UNITS.sub("", text).strip()
+    if stripped and re.search(r"[\d}]", stripped):
+        text = stripped
+    return text.replace(" ", "")

@@ -1,0 +1,209 @@
+"""Find the final answer in a model response and check its output format.
+
+Every function here is linear-time string scanning (no backtracking-prone regexes on the whole
+response), so a 1 MB response costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lm_eval_math500._latex import canonical
+
+STYLES = ("auto", "r1_zero", "deepthink", "question_only")
+FORMAT_MODES = ("tags", "cs336")
+
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+# Words that announce the writer is replacing an earlier answer; a box after one of these wins.
+_CORRECTION = re.compile(
+    r"\b(?:wait|actually|correction|mistake|error|re-?evaluat\w*|re-?examin\w*|recheck\w*|"
+    r"re-?calculat\w*|revis\w*|incorrect|wrong|instead|oops|however)\b",
+    re.IGNORECASE,
+)
+# Phrases that state the final answer in prose; the answer runs to the end of that line.
+_STATED = re.compile(
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\*\*answer:?\*\*:?|"
+    r"^#+\s*answer\b:?|^####)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
+_MAX_STATED = 300
+
+
+def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
+    """Reject an unknown style or mode with a message naming the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _brace_end(text: str, start: int) -> int:
+    """Index just past the group opened by text[start] == '{', or -1 when it never closes."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def _boxes(text: str) -> list[tuple[int, str]]:
+    """All closed `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` contents with their positions."""
+    found: list[tuple[int, str]] = []
+    pos = 0
+    while True:
+        hits = [(text.find(cmd, pos), cmd) for cmd in _BOX_COMMANDS]
+        hits = [h for h in hits if h[0] >= 0]
+        if not hits:
+            return found
+        at, cmd = min(hits)
+        i = at + len(cmd)
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _brace_end(text, i)
+            if end < 0:
+                return found
+            found.append((at, text[i + 1 : end - 1]))
+            pos = end
+        elif i > at + len(cmd) and i < len(text) and text[i] not in "\\$":
+            m = re.match(r"[^\s$]+", text[i:])
+            found.append((at, m.group(0) if m else ""))
+            pos = i + 1
+        else:
+            pos = i
+
+
+def _final_box(text: str) -> tuple[bool, str | None]:
+    """(box found, answer) for the last box; different boxes without a self-correction are a hedge."""
+    boxes = [(at, content.strip()) for at, content in _boxes(text)]
+    boxes = [(at, c) for at, c in boxes if c and not c.startswith("\\phantom")]
+    if not boxes:
+        return False, None
+    last_at, last = boxes[-1]
+    key = canonical(last)
+    prev_end = 0
+    for at, content in boxes[:-1]:
+        prev_end = at
+        if canonical(content) != key and not _CORRECTION.search(text, prev_end, last_at):
+            return True, None
+    return True, last
+
+
+def _stated_answer(text: str) -> str | None:
+    """The answer after the last 'final answer is' / 'Answer:' / '####' phrase, or None."""
+    last = None
+    for last in _STATED.finditer(text):
+        pass
+    if last is None:
+        return None
+    rest = text[last.end() : last.end() + _MAX_STATED * 4].lstrip(" \t:*")
+    if rest.startswith("\n"):
+        rest = rest.lstrip()
+    line = rest.split("\n\n", 1)[0].split("\n", 1)[0] if not rest.startswith("$$") else rest
+    span = _MATH_SPAN.search(line)
+    if span:
+        ans = next(g for g in span.groups() if g is not None)
+    else:
+        ans = re.sub(r"\.\s.*$", "", line).strip().rstrip(".").strip("* ")
+        if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", ans):
+            num = _NUMBER.search(ans)
+            ans = num.group(0) if num else ans
+    ans = ans.strip().rstrip(".").strip()
+    return ans[:_MAX_STATED * 4] or None
+
+
+def _last_number(text: str) -> str | None:
+    """The last number in the text (the GSM8K convention when no answer is stated)."""
+    last = None
+    for last in _NUMBER.finditer(text):
+        pass
+    return last.group(0) if last else None
+
+
+def _question_only(text: str) -> tuple[bool, str | None]:
+    """(answer committed explicitly, answer): boxed, else stated, else the last number."""
+    boxed, ans = _final_box(text)
+    if boxed:
+        return True, ans
+    stated = _stated_answer(text)
+    if stated is not None:
+        return True, stated
+    return False, _last_number(text)
+
+
+def _tag_content(text: str, open_tag: str, close_tag: str) -> tuple[int, str | None, bool]:
+    """(position, content, closed) of the last `open_tag`, running to `close_tag` or the end."""
+    at = text.rfind(open_tag)
+    if at < 0:
+        return -1, None, False
+    start = at + len(open_tag)
+    end = text.find(close_tag, start)
+    closed = end >= 0
+    return at, text[start : end if closed else len(text)], closed
+
+
+def _inside_tag(content: str) -> str | None:
+    """The answer inside an answer tag: the boxed content if any, else the stripped text."""
+    boxed, ans = _final_box(content)
+    if not boxed:
+        ans = content.strip()
+    return ans or None
+
+
+def _resolve_style(response: str, style: str) -> str:
+    """Map `auto` to the style whose tags the response uses."""
+    if style != "auto":
+        return style
+    if "<answer>" in response:
+        return "r1_zero"
+    if "<SOLUTION>" in response:
+        return "deepthink"
+    return "question_only"
+
+
+def extract_answer(response: str, style: str = "auto") -> str | None:
+    """The final answer the response commits to under `style`, or None (missing or hedged)."""
+    _check_choice(style, STYLES, "style")
+    style = _resolve_style(response, style)
+    if style == "r1_zero":
+        _, content, _ = _tag_content(response, "<answer>", "</answer>")
+        return None if content is None else _inside_tag(content)
+    if style == "deepthink":
+        _, content, _ = _tag_content(response, "<SOLUTION>", "</SOLUTION>")
+        if content is not None:
+            return _inside_tag(content)
+    return _question_only(response)[1]
+
+
+def check_format(response: str, style: str, *, mode: str = "tags") -> bool:
+    """Whether the response follows the output format `style` asks for (see README for rules)."""
+    _check_choice(style, STYLES, "style")
+    _check_choice(mode, FORMAT_MODES, "format mode")
+    style = _resolve_style(response, style)
+    if style == "r1_zero":
+        if mode == "cs336":
+            return "</think> <answer>" in response and "</answer>" in response
+        at, content, _ = _tag_content(response, "<answer>", "</answer>")
+        if at < 0:
+            return False
+        return response[:at].rstrip().endswith("</think>")
+    if style == "deepthink":
+        at, content, _ = _tag_content(response, "<SOLUTION>", "</SOLUTION>")
+        if at < 0 or not content or not content.strip():
+            return False
+        if "<start_deepthink>" in response or "</end_deepthink>" in response:
+            think_end = response.rfind("</end_deepthink>")
+            return 0 <= think_end < at
+        return True
+    return _question_only(response)[0]

@@ -1,0 +1,36 @@
+"""Grade one model response against a gold answer: extraction, format and equivalence together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lm_eval_math500.equivalence import compare
+from lm_eval_math500.extraction import check_format, extract_answer
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The grade of one response; a timeout counts as a wrong answer and is flagged."""
+
+    correct: bool
+    format_ok: bool
+    pred: str | None
+    timed_out: bool
+
+
+def grade(
+    response: str,
+    gold: str,
+    *,
+    style: str = "auto",
+    problem: str | None = None,
+    format_mode: str = "tags",
+    timeout: float = 1.0,
+) -> Verdict:
+    """Extract the final answer under `style`, check the format and compare with `gold`."""
+    format_ok = check_format(response, style, mode=format_mode)
+    pred = extract_answer(response, style)
+    if pred is None:
+        return Verdict(correct=False, format_ok=format_ok, pred=None, timed_out=False)
+    outcome = compare(pred, gold, problem=problem, timeout=timeout)
+    return Verdict(correct=outcome.equal, format_ok=format_ok, pred=pred, timed_out=outcome.timed_out)
