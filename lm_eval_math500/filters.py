@@ -1,0 +1,50 @@
+"""The extraction filter the tasks use: it puts the extracted answer and the format verdict in the samples file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lm_eval.api.filter import Filter
+from lm_eval.api.registry import register_filter
+
+from lm_eval_math500.extraction import check_format, extract_answer
+
+# The stop string of each tag style, which the harness cuts from the output.
+_STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}
+
+
+@register_filter("math500_extract")
+class ExtractAnswer(Filter):
+    """Turn each response into ``{"answer": str | None, "format_ok": bool}``.
+
+    ``strict`` makes a response that fails the format check have no answer (deepthink's strict
+    scoring). ``format_mode`` is passed to :func:`check_format` (``tags`` or ``cs336``).
+    """
+
+    def __init__(self, style: str, format_mode: str = "tags", strict: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.style, self.format_mode, self.strict = style, format_mode, strict
+
+    def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[dict[str, Any]]]:
+        resps = [list(group) for group in resps]
+        restore = self._stop_was_stripped(resps)
+        return [[self._extract(self._restore_stop(r) if restore else r) for r in group] for group in resps]
+
+    def _stop_was_stripped(self, resps: list[list[str]]) -> bool:
+        """The harness removes stop strings; a run none of whose outputs keeps one had it removed."""
+        if self.style not in _STOP:
+            return False
+        closing = _STOP[self.style][1]
+        return not any(closing in r for group in resps for r in group)
+
+    def _restore_stop(self, response: str) -> str:
+        """Put back the stop string after a final tag left open, where the backend cut it."""
+        opening, closing = _STOP[self.style]
+        return response + closing if response.rfind(opening) > response.rfind(closing) else response
+
+    def _extract(self, response: str) -> dict[str, Any]:
+        response = response if isinstance(response, str) else ""
+        format_ok = check_format(response, self.style, mode=self.format_mode)
+        answer = extract_answer(response, self.style) if format_ok or not self.strict else None
+        return {"answer": answer, "format_ok": format_ok}

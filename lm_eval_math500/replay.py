@@ -1,0 +1,134 @@
+"""``--model replay``: answer each request with a generation saved earlier, so it can be re-graded.
+
+Reads JSONL in the layouts people save generations in: lm-eval's own ``samples_*.jsonl``, this
+project's export, CS336 / Dr. GRPO ``results.jsonl`` (``prompt`` + ``response``) and Qwen2.5-Math
+outputs (``question`` + ``code`` list). Requests are matched to saved generations by problem text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+from lm_eval.models.utils import postprocess_generated_text
+from tqdm import tqdm
+
+# The question inside a prompt built from the R1-Zero template ("User: ...\nAssistant:").
+_R1_QUESTION = re.compile(r"\nUser: (.*)\nAssistant:", re.DOTALL)
+
+
+class MissingGenerationError(LookupError):
+    """A problem has no saved generation (or fewer than the run asks for)."""
+
+
+def problem_key(text: str) -> str:
+    """Problem text with whitespace folded, so copies that differ only in spacing match."""
+    return " ".join(text.split())
+
+
+def _problem_of(row: dict[str, Any]) -> str | None:
+    """The problem text a saved row answers, whatever its layout."""
+    doc = row.get("doc")
+    if isinstance(doc, dict):
+        return doc.get("problem") or doc.get("question")
+    for field in ("problem", "question"):
+        if isinstance(row.get(field), str):
+            return row[field]
+    prompt = row.get("prompt")
+    if isinstance(prompt, str):
+        match = _R1_QUESTION.search(prompt)
+        return match.group(1) if match else prompt
+    return None
+
+
+def _generations_of(row: dict[str, Any]) -> list[str]:
+    """The saved generations of a row, in order (several for repeated sampling)."""
+    if "resps" in row:  # lm-eval samples: one list of repeats per request
+        return [text for group in row["resps"] for text in group]
+    for field in ("pred_text", "response", "code", "output", "generation"):
+        value = row.get(field)
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            return [str(text) for text in value]
+    return []
+
+
+def read_generations(path: str | Path) -> dict[str, list[str]]:
+    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once."""
+    saved: dict[str, list[str]] = defaultdict(list)
+    seen_docs: set[tuple[Any, Any]] = set()
+    with Path(path).open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if "doc_id" in row:
+                identity = (row["doc_id"], row.get("doc_hash"))
+                if identity in seen_docs:
+                    continue
+                seen_docs.add(identity)
+            problem = _problem_of(row)
+            if problem is None:
+                raise ValueError(f"{path}:{line_number}: no problem text in fields {sorted(row)}")
+            saved[problem_key(problem)].extend(_generations_of(row))
+    return dict(saved)
+
+
+@register_model("replay")
+class ReplayLM(LM):
+    """A model that replays saved generations; ``path`` names the JSONL file.
+
+    Like the hf and vllm backends it cuts each generation at the first stop string and drops the
+    string; ``keep_stop=True`` keeps it, as vLLM's ``include_stop_str_in_output`` (used by CS336's
+    evaluation script) does, so format checks can tell a stop from a truncation.
+    """
+
+    def __init__(self, path: str, keep_stop: bool = False, **_: Any) -> None:
+        super().__init__()
+        self.path = path
+        self.keep_stop = keep_stop
+        self.generations = read_generations(path)
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> "ReplayLM":
+        from lm_eval.utils import simple_parse_args_string
+
+        return cls(**simple_parse_args_string(arg_string))
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        served: dict[str, int] = defaultdict(int)
+        outputs = []
+        for request in tqdm(requests, disable=disable_tqdm, desc="Replaying generations"):
+            problem = request.doc.get("problem") or request.doc.get("question", "")
+            key = problem_key(problem)
+            saved = self.generations.get(key, [])
+            if served[key] >= len(saved):
+                label = request.doc.get("unique_id", f"doc {request.doc_id}")
+                raise MissingGenerationError(
+                    f"{self.path} has {len(saved)} generation(s) for {label} but the run needs more: "
+                    f"{problem[:120]!r}"
+                )
+            text = saved[served[key]]
+            served[key] += 1
+            outputs.append(self._stop(text, request.args[1].get("until")))
+        return outputs
+
+    def _stop(self, text: str, until: list[str] | str | None) -> str:
+        cut = postprocess_generated_text(text, until, None)
+        if not self.keep_stop or cut == text:
+            return cut
+        stops = [until] if isinstance(until, str) else until or []
+        return cut + next(stop for stop in stops if stop and text.startswith(cut + stop))
+
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
+        raise NotImplementedError("the replay model only serves generate_until tasks")
+
+    def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
+        raise NotImplementedError("the replay model only serves generate_until tasks")
