@@ -13,8 +13,8 @@ from lm_eval_math500.metrics import is_correct
 def export_rows(samples_path: str | Path, filter_name: str | None = None) -> Iterator[dict[str, Any]]:
     """One row per problem: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, format_ok``.
 
-    ``filter_name`` picks the extraction filter (default: the first one in the file). Repeated
-    samples give lists in ``pred``, ``pred_text``, ``correct`` and ``format_ok``.
+    ``filter_name`` picks the extraction filter (default: the file's first). Repeated samples give
+    lists in ``pred``, ``pred_text`` and ``correct``; ``format_ok`` is then the fraction that passed.
     """
     with Path(samples_path).open(encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
@@ -26,9 +26,7 @@ def export_rows(samples_path: str | Path, filter_name: str | None = None) -> Ite
     for row in sorted((r for r in rows if r["filter"] == filter_name), key=lambda r: r["doc_id"]):
         doc = row["doc"]
         texts = [text for group in row["resps"] for text in group]
-        extracted = row["filtered_resps"]
-        extracted = extracted if isinstance(extracted, list) else [extracted]
-        correct = [is_correct(sample, doc) for sample in extracted]
+        answers = [answer or None for group in row["filtered_resps"] for answer in group]
         single = len(texts) == 1
 
         def one_or_all(values: list[Any]) -> Any:
@@ -41,8 +39,8 @@ def export_rows(samples_path: str | Path, filter_name: str | None = None) -> Ite
             "level": doc.get("level"),
             "problem": doc.get("problem"),
             "gold": doc.get("answer"),
-            "pred": one_or_all([sample["answer"] for sample in extracted]),
+            "pred": one_or_all(answers),
             "pred_text": one_or_all(texts),
-            "correct": one_or_all(correct),
-            "format_ok": one_or_all([sample["format_ok"] for sample in extracted]),
+            "correct": one_or_all([is_correct(answer, doc) for answer in answers]),
+            "format_ok": bool(row["format_ok"]) if single else row["format_ok"],
         }

@@ -1,4 +1,4 @@
-"""The extraction filter the tasks use: it puts the extracted answer and the format verdict in the samples file."""
+"""The extraction filter the tasks use: its output, the extracted answer, is what the samples file shows."""
 
 from __future__ import annotations
 
@@ -14,9 +14,24 @@ from lm_eval_math500.extraction import check_format, extract_answer
 _STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}
 
 
+class Extraction(str):
+    """An extracted answer (``""`` when none was found) that also carries the format verdict."""
+
+    format_ok: bool
+
+    def __new__(cls, answer: str | None = None, format_ok: bool = False) -> "Extraction":
+        extraction = super().__new__(cls, answer or "")
+        extraction.format_ok = format_ok
+        return extraction
+
+    @property
+    def answer(self) -> str | None:
+        return str(self) or None
+
+
 @register_filter("math500_extract")
 class ExtractAnswer(Filter):
-    """Turn each response into ``{"answer": str | None, "format_ok": bool}``.
+    """Turn each response into an :class:`Extraction`.
 
     ``strict`` makes a response that fails the format check have no answer (deepthink's strict
     scoring). ``format_mode`` is passed to :func:`check_format` (``tags`` or ``cs336``).
@@ -26,7 +41,7 @@ class ExtractAnswer(Filter):
         super().__init__(**kwargs)
         self.style, self.format_mode, self.strict = style, format_mode, strict
 
-    def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[dict[str, Any]]]:
+    def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = [list(group) for group in resps]
         restore = self._stop_was_stripped(resps)
         return [[self._extract(self._restore_stop(r) if restore else r) for r in group] for group in resps]
@@ -43,8 +58,8 @@ class ExtractAnswer(Filter):
         opening, closing = _STOP[self.style]
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
-    def _extract(self, response: str) -> dict[str, Any]:
+    def _extract(self, response: str) -> Extraction:
         response = response if isinstance(response, str) else ""
         format_ok = check_format(response, self.style, mode=self.format_mode)
         answer = extract_answer(response, self.style) if format_ok or not self.strict else None
-        return {"answer": answer, "format_ok": format_ok}
+        return Extraction(answer, format_ok)
