@@ -17,7 +17,9 @@ _DROP = [
     (re.compile(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])"), ""),
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])"), ""),
     (re.compile(r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime"), "'"),
-    (re.compile(r"\\[!,;:>]|\\quad|\\qquad|~|\\ "), " "),
+    (re.compile(r"(?<!\\)\\!"), ""),
+    (re.compile(r"(?<!\\)\\[,;:>]|\\quad|\\qquad|~|(?<!\\)\\ "), " "),
+    (re.compile(r"(?<!\\)\\(?=\d)"), ""),  # `\15`: a broken `\$15`
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(?:le|leq|leqslant)(?![a-zA-Z])"), r"\\le "),
@@ -31,6 +33,11 @@ _DROP = [
 ]
 # Trailing plain words (units, "dollars", "square feet", "degrees") after a value, with powers.
 _UNITS = re.compile(r"(?<=[\w}).\s])\s*(?:(?<!\\)\b[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?[23]\}?)?\s*(?:/\s*)?)+$")
+# "x = 1 or x = 2", "2 and 3": words joining several answers act as commas.
+_ALTERNATIVES = re.compile(r"\s+(?:or|and)\s+")
+_CLOCK = re.compile(r"\s*\b[ap]\.?\s*m\.?$", re.IGNORECASE)
+# A space only matters right after a command name (`\\pi r`); every other space is dropped.
+_SPACE = re.compile(r"(\\[a-zA-Z]+)?\s+(?=([a-zA-Z])?)")
 _SHORT_FRAC = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _SHORT_FRAC2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d)")
 _SHORT_SQRT = re.compile(r"\\sqrt\s*(\d)")
@@ -80,6 +87,7 @@ def canonical(text: str) -> str:
     """Decoration-free form of an answer: no $, \\text, units, degrees, %, spacing or \\left."""
     text = strip_box(text[:_MAX_LEN])
     text = _unwrap(text, _KEEP_CONTENT)
+    text = _ALTERNATIVES.sub(",", text)
     for pattern, repl in _DROP:
         text = pattern.sub(repl, text)
     text = _SHORT_FRAC.sub(r"\\frac{\1}{\2}", text)
@@ -87,7 +95,7 @@ def canonical(text: str) -> str:
     text = _SHORT_SQRT.sub(r"\\sqrt{\1}", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     text = " ".join(text.split()).strip().rstrip(".").strip()
-    stripped = _UNITS.sub("", text).strip()
+    stripped = _UNITS.sub("", _CLOCK.sub("", text)).strip()
     if stripped and re.search(r"[\d}]", stripped):
         text = stripped
-    return text.replace(" ", "")
+    return _SPACE.sub(lambda m: (m.group(1) or "") + (" " if m.group(1) and m.group(2) else ""), text)

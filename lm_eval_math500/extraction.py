@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from lm_eval_math500._latex import canonical
+from lm_eval_math500.equivalence import same_in_process
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 FORMAT_MODES = ("tags", "cs336")
@@ -27,6 +27,11 @@ _STATED = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# Math spans that are unambiguous in prose (a single `$` is often a currency sign there).
+_DISPLAY_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# `$...$` in prose counts as math only with a command or letter inside (not `$25 + $10`).
+_DOLLAR_MATH = re.compile(r"(?<!\$)\$([^$\n]*[\\A-Za-z][^$\n]*)\$(?!\$)")
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
 _MAX_STATED = 300
 
@@ -91,11 +96,8 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     if not boxes:
         return False, None
     last_at, last = boxes[-1]
-    key = canonical(last)
-    prev_end = 0
     for at, content in boxes[:-1]:
-        prev_end = at
-        if canonical(content) != key and not _CORRECTION.search(text, prev_end, last_at):
+        if not _CORRECTION.search(text, at, last_at) and not same_in_process(content, last):
             return True, None
     return True, last
 
@@ -123,12 +125,25 @@ def _stated_answer(text: str) -> str | None:
     return ans[:_MAX_STATED * 4] or None
 
 
-def _last_number(text: str) -> str | None:
-    """The last number in the text (the GSM8K convention when no answer is stated)."""
-    last = None
-    for last in _NUMBER.finditer(text):
+def _concluding_value(text: str) -> str | None:
+    """The unstated answer: whichever ends last of the last math span with a number (its value
+    after the last `=`), the last bold number and the last bare number."""
+    tail_at = max(0, len(text) - _MAX_STATED * 8)
+    tail = text[tail_at:]
+    best_end, best = -1, None
+    for pattern in (_DISPLAY_SPAN, _BOLD, _DOLLAR_MATH):
+        for m in pattern.finditer(tail):
+            body = next(g for g in m.groups() if g is not None)
+            if m.end() > best_end and re.search(r"\d", body):
+                value = body.rsplit("=", 1)[-1].strip().rstrip(".,").strip()
+                if value:
+                    best_end, best = m.end(), value
+    number = None
+    for number in _NUMBER.finditer(text):
         pass
-    return last.group(0) if last else None
+    if number is not None and number.end() - tail_at > best_end:
+        return number.group(0)
+    return best
 
 
 def _question_only(text: str) -> tuple[bool, str | None]:
@@ -139,7 +154,7 @@ def _question_only(text: str) -> tuple[bool, str | None]:
     stated = _stated_answer(text)
     if stated is not None:
         return True, stated
-    return False, _last_number(text)
+    return False, _concluding_value(text)
 
 
 def _tag_content(text: str, open_tag: str, close_tag: str) -> tuple[int, str | None, bool]:

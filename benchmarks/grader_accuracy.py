@@ -1,0 +1,87 @@
+"""Agreement with human labels on graderbench for our grader, Math-Verify 0.9 and string matching.
+
+PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer.
+ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
+question_only). Our grader also gets the problem text, so form requirements can be checked.
+Rows audited as `suspect_label` are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from math_verify import parse, verify
+
+from lm_eval_math500 import extract_answer, grade, is_equivalent
+
+FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
+
+
+def load_rows(data: Path, name: str) -> list[dict]:
+    """The rows of one graderbench file, without those whose label the audit distrusts."""
+    rows = [json.loads(line) for line in (data / name).open()]
+    return [r for r in rows if not (r.get("audit") or "").startswith("suspect_label")]
+
+
+def ours(row: dict) -> tuple[bool, str | None]:
+    """Our verdict and the prediction it graded."""
+    if "model_answer" in row:
+        return is_equivalent(row["model_answer"], row["gold_answer"], problem=row["problem"]), row["model_answer"]
+    v = grade(row["model_solution"], row["gold_answer"], style="question_only", problem=row["problem"])
+    return v.correct, v.pred
+
+
+def math_verify(row: dict) -> bool:
+    """Math-Verify 0.9 with its default extraction configs; the gold is parsed as LaTeX."""
+    pred = row.get("model_answer", row["model_solution"])
+    gold = parse(f"${row['gold_answer']}$")
+    return bool(verify(gold, parse(pred)))
+
+
+def _plain(text: str) -> str:
+    for pattern in (r"\\left|\\right|\\!|\\,|\$|\s", r"\\text\{([^{}]*)\}", r"\\[dt]frac"):
+        text = re.sub(pattern, lambda m: m.group(1) if m.groups() else ("\\frac" if "frac" in m.group(0) else ""), text)
+    return text.rstrip(".")
+
+
+def string_match(row: dict) -> bool:
+    """Plain string normalisation (spaces, $, \\text, \\left/\\right, dfrac) then equality."""
+    pred = row.get("model_answer") or extract_answer(row["model_solution"], "question_only") or ""
+    return _plain(pred) == _plain(row["gold_answer"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    table = []
+    misses = []
+    for name in FILES:
+        rows = load_rows(args.data, name)
+        hits = {"ours": 0, "math-verify": 0, "string": 0}
+        for row in rows:
+            verdict, pred = ours(row)
+            hits["ours"] += verdict == row["label"]
+            hits["math-verify"] += math_verify(row) == row["label"]
+            hits["string"] += string_match(row) == row["label"]
+            if verdict != row["label"]:
+                misses.append((row, verdict, pred))
+        table.append((name.split("_")[0], len(rows), hits))
+    print(f"| grader | {' | '.join(f'{n} ({k} rows)' for n, k, _ in table)} |")
+    print("|---|" + "---|" * len(table))
+    for grader in ("ours", "math-verify", "string"):
+        cells = " | ".join(f"{h[grader] / k:.2%} ({k - h[grader]} wrong)" for _, k, h in table)
+        print(f"| {grader} | {cells} |")
+    print(f"\n{len(misses)} disagreements of ours with the label:")
+    for row, verdict, pred in misses:
+        audit = (row.get("audit") or "").split(":")[0]
+        print(f"- {row['id']} label={row['label']} ours={verdict} gold={row['gold_answer']!r} "
+              f"pred={(pred or '')[:80]!r} {audit}")
+
+
+if __name__ == "__main__":
+    main()
