@@ -1,0 +1,72 @@
+"""Dataset loading, the local-data override and the one schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+
+from lm_eval_math500.datasets import DATA_DIR_ENV, SCHEMA, DataUnavailableError, load, process_docs
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def docs(name: str, **metadata) -> datasets.Dataset:
+    return process_docs(load(name, data_dir=str(SHARED), **metadata)["test"])
+
+
+@pytest.mark.parametrize(("name", "rows"), [("math500", 500), ("gsm8k", 1319), ("math_validation", 5000)])
+def test_every_dataset_maps_onto_one_schema(name, rows):
+    loaded = docs(name)
+    assert len(loaded) == rows
+    assert set(loaded.column_names) == {*SCHEMA, "prefill"}
+    assert len(set(loaded["unique_id"])) == rows
+    assert all(loaded["answer"])
+
+
+def test_gsm8k_gold_is_the_number_after_hashes_without_commas():
+    loaded = docs("gsm8k")
+    assert loaded[0]["answer"] == "18"
+    assert loaded[0]["subject"] == "gsm8k" and loaded[0]["level"] is None
+    assert loaded[0]["unique_id"] == "gsm8k/test/0"
+    with_commas = [doc for doc in loaded if "," in doc["solution"].rsplit("####", 1)[-1]]
+    assert with_commas and all("," not in doc["answer"] for doc in with_commas)
+
+
+def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
+    local = [json.loads(line) for line in (SHARED / "math/test.jsonl").open()]
+    hub_rows = [
+        {"problem": r["problem"], "level": f"Level {r['level']}", "type": r["subject"], "solution": r["solution"]}
+        for r in local
+    ]
+    mapped = process_docs(datasets.Dataset.from_list(hub_rows))
+    assert mapped["answer"] == [r["answer"] for r in local]
+    assert mapped["level"] == [r["level"] for r in local]
+    assert mapped["subject"] == [r["subject"] for r in local]
+
+
+def test_environment_variable_points_at_local_data(monkeypatch):
+    monkeypatch.setenv(DATA_DIR_ENV, str(SHARED))
+    assert len(load("math500")["test"]) == 500
+
+
+def test_missing_local_file_says_how_to_point_at_data(tmp_path):
+    with pytest.raises(DataUnavailableError) as error:
+        load("math500", data_dir=str(tmp_path))
+    message = str(error.value)
+    assert "math500/test.jsonl" in message and DATA_DIR_ENV in message and "data_dir" in message
+    assert "\n" not in message
+
+
+def test_unreachable_hub_says_what_to_set(monkeypatch):
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataUnavailableError, match=DATA_DIR_ENV):
+        load("gsm8k")
+
+
+def test_deepthink_prefill_is_set_from_metadata():
+    assert set(docs("math500")["prefill"]) == {""}
+    assert set(docs("math500", deepthink_prefill=True)["prefill"]) == {"<start_deepthink>"}

@@ -1,0 +1,260 @@
+"""The nine tasks end to end through lm-eval, fed saved generations by the replay model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import lm_eval
+import pytest
+from lm_eval.tasks import TaskManager
+
+from lm_eval_math500.cli import tasks_dir
+from lm_eval_math500.replay import MissingGenerationError, ReplayLM
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+RUNS = SHARED / "published_runs"
+BASE_RUN = RUNS / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
+INSTRUCT_RUN = RUNS / "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl"
+DATASETS = ("math500", "gsm8k", "math_validation")
+VARIANTS = ("r1zero", "deepthink", "question_only")
+TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS]
+GROUPS = [f"{name}_all" for name in (*DATASETS, *VARIANTS)]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def replay(path: Path, task: str, *, keep_stop: bool = False, limit: int | None = None, **metadata) -> dict:
+    """Run one task through lm-eval with the replay model on the local data; return lm-eval's results."""
+    manager = TaskManager(
+        include_path=str(tasks_dir()),
+        include_defaults=False,
+        metadata={"data_dir": str(SHARED), **metadata},
+    )
+    return lm_eval.simple_evaluate(
+        model=ReplayLM(path=str(path), keep_stop=keep_stop),
+        tasks=[task],
+        task_manager=manager,
+        limit=limit,
+        log_samples=True,
+        bootstrap_iters=0,
+    )
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_tasks_and_groups_are_listed_and_do_not_collide_with_builtins():
+    ours = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
+    assert set(TASKS) <= set(ours.all_tasks)
+    assert set(GROUPS) <= set(ours.all_groups)
+    builtin = set(TaskManager().all_tasks)
+    assert not builtin & set(TASKS + GROUPS)
+
+
+def test_yaml_ships_inside_the_wheel(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, repo],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("lm_eval_math500-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {Path(name).name for name in names if name.startswith("lm_eval_math500/tasks/")}
+    assert {f"{task}.yaml" for task in TASKS} | {"_base.yaml", "_r1zero.yaml"} <= shipped
+
+
+def test_r1zero_prompt_is_the_cs336_template_byte_for_byte():
+    results = replay(BASE_RUN, "math500_r1zero")
+    saved = {json.dumps(row["prompt"]) for row in read_jsonl(BASE_RUN)}
+    prompts = [s["arguments"][0][0] for s in results["samples"]["math500_r1zero"]]
+    assert len(prompts) == 1000  # 500 problems x 2 filters
+    assert {json.dumps(p) for p in prompts} == saved
+    assert all(p.endswith("\nAssistant: <think>") for p in prompts)
+    template = prompts[0].replace(results["samples"]["math500_r1zero"][0]["doc"]["problem"], "{question}")
+    assert len(template.encode()) == 449
+
+
+def test_base_model_replay_reproduces_cs336_format_reward_exactly():
+    metrics = replay(BASE_RUN, "math500_r1zero", keep_stop=True)["results"]["math500_r1zero"]
+    assert metrics["format_reward,cs336"] == pytest.approx(82 / 500)
+    # 13/500 reported; four answers the CS336 normaliser rejects are right (see tasks/README.md).
+    assert metrics["answer_reward,cs336"] == pytest.approx(17 / 500)
+    assert metrics["reward,cs336"] == metrics["answer_reward,cs336"]
+
+
+def test_verdicts_that_differ_from_the_cs336_file_are_the_reviewed_ones():
+    results = replay(BASE_RUN, "math500_r1zero", keep_stop=True)
+    source = read_jsonl(BASE_RUN)
+    differ = {
+        s["doc"]["unique_id"]
+        for s in results["samples"]["math500_r1zero"]
+        if s["filter"] == "cs336"
+        and (s["answer_reward"], s["format_reward"])
+        != (source[s["doc_id"]]["metrics"]["answer_reward"], source[s["doc_id"]]["metrics"]["format_reward"])
+    }
+    # 30^{\circ} for 30^\circ, "13/18." for \frac{13}{18}, "3/24 = 1/8" for \frac18, 255_{10} for 255.
+    assert differ == {
+        "test/geometry/65.json",
+        "test/counting_and_probability/51.json",
+        "test/prealgebra/1458.json",
+        "test/number_theory/691.json",
+    }
+
+
+def test_stop_string_cut_by_the_backend_counts_as_closed():
+    metrics = replay(BASE_RUN, "math500_r1zero")["results"]["math500_r1zero"]
+    # Without the stop string, the 4 responses that ran out inside <answer> cannot be told apart.
+    assert metrics["format_reward,cs336"] == pytest.approx(86 / 500)
+
+
+def test_instruct_model_without_chat_template_scores_zero_in_cs336_mode():
+    metrics = replay(INSTRUCT_RUN, "math500_r1zero", keep_stop=True)["results"]["math500_r1zero"]
+    assert metrics["format_reward,cs336"] == 0.0
+    assert metrics["answer_reward,cs336"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("task", "data_file", "problem_field", "solution_field", "wrong"),
+    [
+        ("math500_question_only", "math500/test.jsonl", "problem", "solution", set()),
+        ("gsm8k_question_only", "gsm8k/test.jsonl", "question", "answer", set()),
+        # Its solution defines \boxed{N} as a function and ends on \boxed{12}; the answer is 6.
+        ("math_validation_question_only", "math/test.jsonl", "problem", "solution", {"test/prealgebra/177.json"}),
+    ],
+)
+def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, wrong):
+    rows = read_jsonl(SHARED / data_file)
+    replay_file = write_jsonl(
+        tmp_path / "reference.jsonl", [{"problem": r[problem_field], "response": r[solution_field]} for r in rows]
+    )
+    samples = replay(replay_file, task)["samples"][task]
+    assert len(samples) == len(rows)
+    assert {s["doc"]["unique_id"] for s in samples if s["accuracy"] < 1} == wrong
+
+
+BAD_RESPONSES = [
+    "",
+    "<answer>",
+    "\\boxed{\\frac{1}{2}",
+    "}}}{{{ \\boxed{{{{ }",
+    "The answer is " + "9" * 1_000_000,
+    "<think>" + "\\left(" * 5000 + "</think> <answer>\\boxed{" + "{" * 3000 + "1",
+    "\x00\x01\x02 <SOLUTION>\x7f",
+    "__import__('os').system('echo pwned')",
+]
+
+
+@pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only"])
+def test_bad_outputs_are_wrong_answers_not_crashes(tmp_path, task):
+    problems = read_jsonl(SHARED / "math500/test.jsonl")[: len(BAD_RESPONSES)]
+    replay_file = write_jsonl(
+        tmp_path / "bad.jsonl", [{"problem": p["problem"], "response": r} for p, r in zip(problems, BAD_RESPONSES)]
+    )
+    samples = replay(replay_file, task, limit=len(BAD_RESPONSES))["samples"][task]
+    assert len(samples) == len(BAD_RESPONSES) * (2 if task != "math500_question_only" else 1)
+    assert all(s["accuracy"] == 0 for s in samples)
+
+
+def test_deepthink_strict_filter_requires_the_solution_tags(tmp_path):
+    first, problem = read_jsonl(SHARED / "math500/test.jsonl")[:2]
+    assert problem["answer"] == "p - q"
+    rows = [
+        {"problem": first["problem"], "response": ""},
+        {"problem": problem["problem"], "response": "Some thought. So the sum is $\\boxed{p - q}$."},
+    ]
+    samples = replay(write_jsonl(tmp_path / "one.jsonl", rows), "math500_deepthink", limit=2)["samples"]
+    by_filter = {s["filter"]: s for s in samples["math500_deepthink"] if s["doc_id"] == 1}
+    assert by_filter["lenient"]["accuracy"] == 1 and by_filter["lenient"]["format_ok"] == 0
+    assert by_filter["strict"]["accuracy"] == 0
+
+
+def test_deepthink_prefill_comes_from_metadata(tmp_path):
+    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    rows = [{"problem": first["problem"], "response": "x</end_deepthink><SOLUTION>1"}]
+    path = write_jsonl(tmp_path / "one.jsonl", rows)
+    plain = replay(path, "math500_deepthink", limit=1)["samples"]["math500_deepthink"][0]
+    prefilled = replay(path, "math500_deepthink", limit=1, deepthink_prefill=True)["samples"]["math500_deepthink"][0]
+    assert plain["arguments"][0][0].endswith(first["problem"])
+    assert prefilled["arguments"][0][0].endswith(first["problem"] + "\n<start_deepthink>")
+    assert "<SOLUTION>" in prefilled["arguments"][0][0].split(first["problem"])[0]  # the system prompt
+
+
+def test_repeats_are_served_in_order_and_averaged(tmp_path):
+    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    answers = ["\\boxed{(3, \\frac{\\pi}{2})}", "\\boxed{(3, \\pi)}", "\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}"]
+    path = write_jsonl(tmp_path / "three.jsonl", [{"problem": first["problem"], "response": answers}])
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
+    task = manager.load(["math500_question_only"])["tasks"]["math500_question_only"]
+    task.set_config(key="repeats", value=3)
+    results = lm_eval.simple_evaluate(
+        model=ReplayLM(path=str(path)), tasks=[task], task_manager=manager, limit=1, bootstrap_iters=0
+    )
+    (sample,) = results["samples"]["math500_question_only"]
+    assert sample["resps"] == [answers]
+    assert sample["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_missing_generation_names_the_problem(tmp_path):
+    path = write_jsonl(tmp_path / "empty.jsonl", [{"problem": "not a MATH-500 problem", "response": "1"}])
+    with pytest.raises(MissingGenerationError, match="test/precalculus/807.json"):
+        replay(path, "math500_question_only", limit=1)
+
+
+def test_replay_reads_lm_eval_samples_files(tmp_path):
+    first = replay(BASE_RUN, "math500_r1zero", keep_stop=True)
+    samples_file = write_jsonl(tmp_path / "samples_math500_r1zero.jsonl", first["samples"]["math500_r1zero"])
+    again = replay(samples_file, "math500_r1zero")["results"]["math500_r1zero"]
+    assert again["answer_reward,tags"] == first["results"]["math500_r1zero"]["answer_reward,tags"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_export_writes_one_line_per_problem(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={BASE_RUN},keep_stop=True",
+        "--tasks", "math500_r1zero", "--metadata", json.dumps({"data_dir": str(SHARED)}),
+        "--output_path", str(out), "--log_samples",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (samples,) = out.rglob("samples_math500_r1zero_*.jsonl")
+    exported = run_cli("export", str(samples), "--filter", "cs336")
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [row["idx"] for row in rows] == list(range(500))
+    assert set(rows[0]) == {
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
+    }  # fmt: skip
+    assert sum(row["format_ok"] for row in rows) == 82
+    accuracy = {
+        row["doc_id"]: row["accuracy"]
+        for row in map(json.loads, samples.read_text().splitlines())
+        if row["filter"] == "cs336"
+    }
+    assert [row["correct"] for row in rows] == [bool(accuracy[i]) for i in range(500)]
+
+
+def test_grade_command_prints_a_json_verdict():
+    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--response", "so \\boxed{0.5}").stdout)
+    assert verdict["correct"] is True and verdict["pred"] == "0.5"
+    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "1/3").stdout)
+    assert verdict == {"correct": False, "pred": "1/3"}
+
+
+def test_tasks_dir_command_prints_the_yaml_folder():
+    printed = Path(run_cli("tasks-dir").stdout.strip())
+    assert (printed / "math500" / "math500_r1zero.yaml").is_file()
