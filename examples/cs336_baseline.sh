@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# CS336 assignment 5 zero-shot baseline: Qwen2.5-Math-1.5B on the 5,000 MATH "validation" problems,
+# r1_zero prompt, T=1.0, top_p=1.0, 1024 tokens, stop at </answer>. The task defaults are exactly
+# these settings; read `format_reward,cs336` and `answer_reward,cs336` for the assignment's numbers.
+set -euo pipefail
+model=${1:-Qwen/Qwen2.5-Math-1.5B}
+lm_eval --model vllm \
+  --model_args "pretrained=$model,dtype=bfloat16,gpu_memory_utilization=0.85" \
+  --tasks math_validation_r1zero \
+  --include_path "$(lm-eval-math500 tasks-dir)" \
+  --output_path results --log_samples
