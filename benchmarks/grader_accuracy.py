@@ -1,6 +1,7 @@
 """Agreement with human labels on graderbench for our grader, Math-Verify 0.9 and string matching.
 
-PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer.
+PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer
+(Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
 ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
 question_only). Our grader also gets the problem text, so form requirements can be checked.
 Rows audited as `suspect_label` are left out.
@@ -36,8 +37,8 @@ def ours(row: dict) -> tuple[bool, str | None]:
 
 
 def math_verify(row: dict) -> bool:
-    """Math-Verify 0.9 with its default extraction configs; the gold is parsed as LaTeX."""
-    pred = row.get("model_answer", row["model_solution"])
+    """Math-Verify 0.9 with its default configs; gold and a bare extracted answer go in `$...$`."""
+    pred = f"${row['model_answer']}$" if "model_answer" in row else row["model_solution"]
     gold = parse(f"${row['gold_answer']}$")
     return bool(verify(gold, parse(pred)))
 

@@ -83,8 +83,19 @@ def _lone_var(node: tuple) -> bool:
 
 
 def _names_only(node: tuple) -> bool:
-    """A variable, or a tuple of variables such as `(b, c)`."""
+    """A name for the value: a variable, `f(x)`, or a tuple of variables such as `(b, c)`."""
+    if node[0] == "mul" and len(node[1]) == 2:
+        return all(_lone_var(x) for x in node[1])
     return _lone_var(node) or (node[0] == "tuple" and all(_lone_var(x) for x in node[3]))
+
+
+def _monomial(node: tuple) -> bool:
+    """A product of powers of variables, such as `x^3` or `ab^2`."""
+    if node[0] == "mul":
+        return all(_monomial(f) for f in node[1])
+    if node[0] == "pow":
+        return _lone_var(node[1]) and not variables(node[2])
+    return _lone_var(node)
 
 
 def _assigned(node: tuple) -> tuple:
@@ -94,6 +105,8 @@ def _assigned(node: tuple) -> tuple:
     parts = node[1]
     if len(parts) == 2 and _names_only(parts[0]):
         return parts[1]
+    if len(parts) == 2 and _monomial(parts[0]) and not variables(parts[1]):
+        return parts[1]  # `x^3 = 12` states the value of x^3
     if len(parts) == 2 and _lone_var(parts[1]) and not variables(parts[0]):
         return parts[0]
     if all(op == "=" for op in node[2]) and not any(variables(x) for x in parts):

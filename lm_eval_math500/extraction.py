@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from lm_eval_math500._expr import ParseError, parse
+from lm_eval_math500._latex import canonical
 from lm_eval_math500.equivalence import same_in_process
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
@@ -125,25 +127,51 @@ def _stated_answer(text: str) -> str | None:
     return ans[:_MAX_STATED * 4] or None
 
 
+def _span_value(body: str) -> str:
+    """The value a concluding math span states: the whole of a single equation between
+    expressions (`x^2 + y^2 = 13`), else what follows the last `=` of a computation chain."""
+    sides = body.split("=")
+    if len(sides) == 2:
+        try:
+            parse(canonical(sides[0]))
+            return body.strip().rstrip(".,").strip()
+        except ParseError:
+            pass
+    return sides[-1].strip().rstrip(".,").strip()
+
+
 def _concluding_value(text: str) -> str | None:
-    """The unstated answer: whichever ends last of the last math span with a number (its value
-    after the last `=`), the last bold number and the last bare number."""
+    """The unstated answer: whichever ends last of the last math span with a number, the last
+    bold number and the last bare number outside spans. A span in parentheses is an aside."""
     tail_at = max(0, len(text) - _MAX_STATED * 8)
     tail = text[tail_at:]
     best_end, best = -1, None
+    spans: list[tuple[int, int]] = []
     for pattern in (_DISPLAY_SPAN, _BOLD, _DOLLAR_MATH):
         for m in pattern.finditer(tail):
+            spans.append(m.span())
             body = next(g for g in m.groups() if g is not None)
-            if m.end() > best_end and re.search(r"\d", body):
-                value = body.rsplit("=", 1)[-1].strip().rstrip(".,").strip()
+            aside = tail[m.start() - 1 : m.start()] == "(" and tail[m.end() : m.end() + 1] == ")"
+            if m.end() > best_end and re.search(r"\d", body) and not aside:
+                value = _span_value(body)
                 if value:
                     best_end, best = m.end(), value
-    number = None
-    for number in _NUMBER.finditer(text):
-        pass
-    if number is not None and number.end() - tail_at > best_end:
-        return number.group(0)
+    for number in reversed(list(_NUMBER.finditer(tail))):
+        if not any(a <= number.start() < b for a, b in spans):
+            if number.end() > best_end:
+                return number.group(0)
+            break
+    if best is None and tail_at:
+        return _last_number(text)
     return best
+
+
+def _last_number(text: str) -> str | None:
+    """The last number in the text (the GSM8K convention when nothing else marks the answer)."""
+    last = None
+    for last in _NUMBER.finditer(text):
+        pass
+    return last.group(0) if last else None
 
 
 def _question_only(text: str) -> tuple[bool, str | None]:
