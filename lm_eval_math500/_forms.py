@@ -32,6 +32,7 @@ _EQUATION_ASKED = re.compile(
 _COMMA_LIST_ASKED = re.compile(r"separated by commas", re.IGNORECASE)
 _SINGLE_FRACTION_ASKED = re.compile(r"single fraction", re.IGNORECASE)
 _SIMPLIFY_ASKED = re.compile(r"\bsimplify\b", re.IGNORECASE)
+_DECIMAL_ASKED = re.compile(r"as a decimal|to the nearest|decimal places?|rounded to", re.IGNORECASE)
 
 
 def _integer_fractions(node: tuple) -> list[tuple[Fraction, Fraction]]:
@@ -66,6 +67,11 @@ def _squarefree_radicals(node: tuple) -> bool:
 
 def _radical_in_denominator(node: tuple) -> bool:
     return any(n[0] == "inv" and has_kind(n[1], "root") for n in walk(node))
+
+
+def _plain_number(node: tuple) -> bool:
+    """An integer or decimal literal with an optional sign: what a rounding request produces."""
+    return (node[1] if node[0] == "neg" else node)[0] == "num"
 
 
 def _terms(node: tuple) -> int:
@@ -114,6 +120,7 @@ def form_ok(pred: str, gold: str, problem: str) -> bool:
         (bool(_EQUATION_ASKED.search(problem)), _is_equation),
         (bool(_SINGLE_FRACTION_ASKED.search(problem)), lambda n: _terms(n) == 1),
         (bool(_SIMPLIFY_ASKED.search(problem)), lambda n: _terms(n) <= _terms(g)),
+        (bool(_DECIMAL_ASKED.search(problem)), _plain_number),
     ]
     for applies, rule in checks:
         if applies and rule(g) and not rule(p):

@@ -36,7 +36,7 @@ _POINTS = (
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _CHOICE = re.compile(r"\(?([A-Z])(?:\)|$)")
-# A numeral with a base subscript is compared digit by digit; the prediction may omit the base.
+# A numeral with a base subscript is compared digit by digit; either side may omit the base.
 _BASE = re.compile(r"([0-9A-Za-z]+)_\{?(\d+)\}?")
 
 
@@ -288,10 +288,12 @@ def _decide(p: str, g: str, timeout: float) -> Outcome:
         return Outcome(p.lower() == g.lower())
     if _choice(g) and re.fullmatch(r"\([A-Z]\)|[A-Z]", g):
         return Outcome(_choice(p) == _choice(g))
-    base = _BASE.fullmatch(g)
-    if base:
-        digits = _BASE.fullmatch(p)
-        return Outcome((digits.group(1) if digits else p).upper() == base.group(1).upper())
+    based_p, based_g = _BASE.fullmatch(p), _BASE.fullmatch(g)
+    if based_p or based_g:
+        digits_p = based_p.group(1) if based_p else p
+        digits_g = based_g.group(1) if based_g else g
+        same_base = not (based_p and based_g) or based_p.group(2) == based_g.group(2)
+        return Outcome(same_base and digits_p.upper() == digits_g.upper())
     try:
         verdict = _same(parse(p), parse(g))
     except ParseError:
