@@ -1,9 +1,11 @@
-"""Symbolic comparison in a child process that is killed on overrun.
+"""Symbolic comparison in child processes that are killed on overrun.
 
 Math-Verify / sympy work can run for minutes inside C code, and SIGALRM only works in the main
 thread, so the only hard time bound that holds in threads, async code and worker processes is a
-separate process. The parent keeps a pool of idle children (one per concurrent caller); a child
-that overruns is killed and replaced. Run as a script, this file is the child.
+separate process. A "zygote" process imports the libraries once; each comparison runs in a child
+forked from it (a fork costs milliseconds, a fresh interpreter about a second). The parent keeps
+one idle child per concurrent caller; a child that overruns is killed and replaced by a new fork.
+Run as a script, this file is the zygote.
 """
 
 from __future__ import annotations
@@ -12,55 +14,72 @@ import atexit
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 
 _STARTUP_LIMIT = 120.0
+_MAX_MESSAGE = 1 << 20
 
 
-class _Child:
-    """One child process speaking one JSON request / one JSON reply per line."""
+def _send(sock: socket.socket, obj: object) -> None:
+    data = json.dumps(obj).encode()
+    sock.sendall(len(data).to_bytes(4, "big") + data)
+
+
+def _recv(sock: socket.socket, deadline: float | None = None) -> object | None:
+    """One length-prefixed JSON message; None on EOF, an oversized message or the deadline."""
+    buf = b""
+    need = 4
+    size = None
+    while len(buf) < need:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+                return None
+        chunk = sock.recv(need - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+        if size is None and len(buf) == 4:
+            size = int.from_bytes(buf, "big")
+            if size > _MAX_MESSAGE:
+                return None
+            buf, need = b"", size
+    return json.loads(buf)
+
+
+class _Zygote:
+    """The pre-loaded process that forks comparison children on request."""
 
     def __init__(self) -> None:
+        self.sock, theirs = socket.socketpair()
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            [sys.executable, os.path.abspath(__file__), str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
         )
-        self.ready = False
+        theirs.close()
+        self.ready = _recv(self.sock, time.monotonic() + _STARTUP_LIMIT) == "ready"
 
-    def _readline(self, limit: float) -> str | None:
-        """A reply line, or None when none arrives within `limit` seconds."""
-        ready, _, _ = select.select([self.proc.stdout], [], [], max(limit, 0.0))
-        if not ready:
-            return None
-        return self.proc.stdout.readline()
-
-    def wait_ready(self) -> bool:
-        """Block until the child has imported its libraries (not counted against any timeout)."""
-        if not self.ready:
-            self.ready = self._readline(_STARTUP_LIMIT) == "ready\n"
-        return self.ready
-
-    def ask(self, payload: dict, limit: float) -> dict | None:
-        """Send one request; the reply, or None on overrun or a dead child."""
+    def fork(self) -> tuple[int, socket.socket] | None:
+        """A new child: its pid and a socket to it, or None when the zygote is gone."""
         try:
-            self.proc.stdin.write(json.dumps(payload) + "\n")
-            self.proc.stdin.flush()
-            line = self._readline(limit)
-        except (OSError, ValueError):
+            self.sock.sendall(b"f")
+            msg, fds, _, _ = socket.recv_fds(self.sock, 32, 1)
+        except OSError:
             return None
-        if not line:
+        if not fds or not msg:
             return None
-        return json.loads(line)
+        return int(msg.decode()), socket.socket(fileno=fds[0])
 
-    def kill(self) -> None:
-        """Stop the child and reap it."""
+    def close(self) -> None:
+        self.sock.close()
         self.proc.kill()
         self.proc.wait()
 
@@ -70,66 +89,121 @@ class _Pool:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.idle: list[_Child] = []
+        self.fork_lock = threading.Lock()
+        self.idle: list[tuple[int, socket.socket]] = []
+        self.zygote: _Zygote | None = None
         self.pid = os.getpid()
 
-    def _take(self) -> _Child:
-        with self.lock:
-            if self.pid != os.getpid():
-                # A forked copy of the pool: the children belong to the parent process.
-                self.idle, self.pid = [], os.getpid()
-            if self.idle:
-                return self.idle.pop()
-        return _Child()
+    def _zygote(self) -> _Zygote | None:
+        """The zygote of this process, started on first use (start-up is not charged to a call)."""
+        with self.fork_lock:
+            if self.zygote is None or self.zygote.proc.poll() is not None:
+                self.zygote = _Zygote()
+            return self.zygote if self.zygote.ready else None
 
-    def _give(self, child: _Child) -> None:
+    def _take(self) -> tuple[int, socket.socket] | None:
         with self.lock:
-            self.idle.append(child)
+            return self.idle.pop() if self.idle else None
+
+    def _fork(self) -> tuple[int, socket.socket] | None:
+        zygote = self._zygote()
+        if zygote is None:
+            return None
+        with self.fork_lock:
+            return zygote.fork()
 
     def run(self, payload: dict, timeout: float) -> dict | None:
-        """Run one request within `timeout` seconds; None when it overran (the child is replaced)."""
-        child = self._take()
-        if not child.wait_ready():
-            child.kill()
+        """Run one request within `timeout` seconds; None when it overran (the child is killed)."""
+        with self.lock:
+            if self.pid != os.getpid():
+                # A forked copy of the pool: the zygote and children belong to the parent process.
+                self.idle, self.zygote, self.pid = [], None, os.getpid()
+        self._zygote()
+        deadline = time.monotonic() + timeout
+        child = self._take() or self._fork()
+        if child is None:
             return None
-        started = time.monotonic()
-        reply = child.ask(payload, timeout)
-        if reply is None or time.monotonic() - started > timeout:
-            child.kill()
-            self._give(_Child())
+        pid, sock = child
+        try:
+            _send(sock, payload)
+            reply = _recv(sock, deadline)
+        except OSError:
+            reply = None
+        if not isinstance(reply, dict):
+            _kill(pid, sock)
             return None
-        self._give(child)
+        with self.lock:
+            self.idle.append(child)
         return reply
 
     def close(self) -> None:
-        """Kill every idle child (at interpreter exit)."""
+        """Stop the zygote and every idle child (at interpreter exit)."""
         with self.lock:
             if self.pid == os.getpid():
-                for child in self.idle:
-                    child.kill()
-            self.idle = []
+                for pid, sock in self.idle:
+                    _kill(pid, sock)
+                if self.zygote is not None:
+                    self.zygote.close()
+            self.idle, self.zygote = [], None
+
+
+def _kill(pid: int, sock: socket.socket) -> None:
+    sock.close()
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 POOL = _Pool()
 atexit.register(POOL.close)
 
 
-def _serve() -> None:
-    """Child main loop: answer `{"pred", "gold"}` requests with Math-Verify's verdict."""
+def _serve(sock: socket.socket) -> None:
+    """Child loop: answer `{"pred", "gold"}` requests with Math-Verify's verdict (LaTeX grammar
+    only: its ExprExtractionConfig would hand text to sympy's parse_expr)."""
     from math_verify import LatexExtractionConfig, parse, verify
 
     config = [LatexExtractionConfig(boxed_match_priority=0)]
-    print("ready", flush=True)
-    for line in sys.stdin:
-        req = json.loads(line)
+    while True:
+        req = _recv(sock)
+        if not isinstance(req, dict):
+            os._exit(0)
         try:
             gold = parse(f"${req['gold']}$", config, parsing_timeout=None)
             pred = parse(f"${req['pred']}$", config, parsing_timeout=None)
             ok = bool(gold and pred and verify(gold, pred, timeout_seconds=None))
         except Exception:
             ok = False
-        print(json.dumps({"equal": ok}), flush=True)
+        _send(sock, {"equal": ok})
+
+
+def _zygote_main(fd: int) -> None:
+    """Import the libraries once, then fork a serving child for every request byte."""
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    # One comparison here loads the grammar and caches, so that every fork starts warm.
+    verify(parse("$x^2+1$", [LatexExtractionConfig()], parsing_timeout=None),
+           parse("$1+x^2$", [LatexExtractionConfig()], parsing_timeout=None), timeout_seconds=None)
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    control = socket.socket(fileno=fd)
+    _send(control, "ready")
+    while control.recv(1):
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            ours.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _serve(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        socket.send_fds(control, [str(pid).encode()], [ours.fileno()])
+        ours.close()
 
 
 if __name__ == "__main__":
-    _serve()
+    _zygote_main(int(sys.argv[1]))
