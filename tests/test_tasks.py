@@ -183,9 +183,9 @@ def test_deepthink_prefill_comes_from_metadata(tmp_path):
     path = write_jsonl(tmp_path / "one.jsonl", rows)
     plain = replay(path, "math500_deepthink", limit=1)["samples"]["math500_deepthink"][0]
     prefilled = replay(path, "math500_deepthink", limit=1, deepthink_prefill=True)["samples"]["math500_deepthink"][0]
-    assert plain["arguments"][0][0].endswith(first["problem"])
-    assert prefilled["arguments"][0][0].endswith(first["problem"] + "\n<start_deepthink>")
-    assert "<SOLUTION>" in prefilled["arguments"][0][0].split(first["problem"])[0]  # the system prompt
+    system_prompt = "</end_deepthink>. Then write only the final answer, in simplest form, between <SOLUTION> and </SOLUTION>.\n\n"
+    assert plain["arguments"][0][0].endswith(system_prompt + first["problem"])
+    assert prefilled["arguments"][0][0].endswith(system_prompt + first["problem"] + "\n<start_deepthink>")
 
 
 def test_repeats_are_served_in_order_and_averaged(tmp_path):
