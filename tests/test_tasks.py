@@ -13,7 +13,8 @@ import pytest
 from lm_eval.tasks import TaskManager
 
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.replay import MissingGenerationError, ReplayLM
+from lm_eval_math500.metrics import is_correct
+from lm_eval_math500.replay import MissingGenerationError, ReplayLM, problem_key
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RUNS = SHARED / "published_runs"
@@ -258,3 +259,35 @@ def test_grade_command_prints_a_json_verdict():
 def test_tasks_dir_command_prints_the_yaml_folder():
     printed = Path(run_cli("tasks-dir").stdout.strip())
     assert (printed / "math500" / "math500_r1zero.yaml").is_file()
+
+
+def test_qwen_math_outputs_regraded_with_eight_repeats():
+    """100 MATH problems x 8 Qwen2.5-Math-Instruct samples, re-graded against Qwen's own verdicts."""
+    qwen_file = RUNS / "qwen25_math_instruct__math_first100__cot_t0.7_n8__qwenlm.jsonl"
+    qwen = {problem_key(row["question"]): row for row in read_jsonl(qwen_file)}
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
+    task = manager.load(["math_validation_question_only"])["tasks"]["math_validation_question_only"]
+    task.set_config(key="repeats", value=8)
+    doc_ids = [i for i, doc in enumerate(task.test_docs()) if problem_key(doc["problem"]) in qwen]
+    assert len(doc_ids) == 100
+    results = lm_eval.simple_evaluate(
+        model=ReplayLM(path=str(qwen_file)),
+        tasks=[task],
+        task_manager=manager,
+        samples={"math_validation_question_only": doc_ids},
+        bootstrap_iters=0,
+    )
+    differ = {}
+    for sample in results["samples"]["math_validation_question_only"]:
+        row = qwen[problem_key(sample["doc"]["problem"])]
+        assert sample["resps"] == [row["code"]]  # the i-th saved sample answers the i-th repeat
+        (answers,) = sample["filtered_resps"]
+        ours = [is_correct(answer or None, sample["doc"]) for answer in answers]
+        assert sample["accuracy"] == pytest.approx(sum(ours) / 8)
+        mismatched = [i for i, (a, b) in enumerate(zip(ours, row["score"])) if a != b]
+        if mismatched:
+            differ[row["idx"]] = (mismatched, row["answer"])
+    # Qwen's grader rejects "4:30 \text{ p.m.}" for \text{4:30 p.m.} and 10000 for 10{,}000; both are right.
+    assert differ == {3: (list(range(8)), "\\text{4:30 p.m.}"), 72: ([7], "10{,}000")}
+    mean_at_8 = results["results"]["math_validation_question_only"]["accuracy,extract"]
+    assert mean_at_8 == pytest.approx((728 + 9) / 800)  # Qwen's own verdicts give 0.910 (728/800)
