@@ -291,3 +291,20 @@ def test_qwen_math_outputs_regraded_with_eight_repeats():
     assert differ == {3: (list(range(8)), "\\text{4:30 p.m.}"), 72: ([7], "10{,}000")}
     mean_at_8 = results["results"]["math_validation_question_only"]["accuracy,extract"]
     assert mean_at_8 == pytest.approx((728 + 9) / 800)  # Qwen's own verdicts give 0.910 (728/800)
+
+
+def test_lm_eval_validate_passes_on_every_task_and_group():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("lm-eval")),
+            "validate",
+            "--tasks",
+            ",".join(TASKS + GROUPS),
+            "--include_path",
+            str(tasks_dir()),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "All tasks found and valid" in result.stdout + result.stderr
