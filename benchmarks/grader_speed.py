@@ -16,7 +16,7 @@ from grader_accuracy import DEFAULT_DATA, FILES, load_rows, math_verify, ours
 
 from lm_eval_math500 import is_equivalent
 from lm_eval_math500._expr import parse
-from lm_eval_math500._latex import canonical
+from lm_eval_math500._latex import _canonical
 
 HARD_LIMIT = 1.0
 
@@ -43,7 +43,7 @@ def main() -> None:
     rows = [r for name in FILES for r in load_rows(args.data, name)]
     is_equivalent("\\mathbb{R}", "\\mathbb{Z}")  # start the child process outside the timing
     parse.cache_clear()
-    canonical.cache_clear()
+    _canonical.cache_clear()
     ours_t = timings(rows, ours)
     mv_t = timings(rows, math_verify)
     print(f"{len(rows)} verdicts per grader\n")

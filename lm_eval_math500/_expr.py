@@ -397,7 +397,7 @@ def _matrix(body: str) -> tuple:
     return ("matrix", cells)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def parse(text: str) -> tuple:
     """Parse a canonical answer string into a node tree; ParseError when it is not understood."""
     if not text.strip():

@@ -82,10 +82,16 @@ def strip_box(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=65536)
 def canonical(text: str) -> str:
     """Decoration-free form of an answer: no $, \\text, units, degrees, %, spacing or \\left."""
-    text = strip_box(text[:_MAX_LEN])
+    if len(text) > _MAX_LEN:
+        return "".join(text.split())  # too long to be an answer: compared verbatim, not cached
+    return _canonical(text)
+
+
+@lru_cache(maxsize=16384)
+def _canonical(text: str) -> str:
+    text = strip_box(text)
     text = _unwrap(text, _KEEP_CONTENT)
     text = _ALTERNATIVES.sub(",", text)
     for pattern, repl in _DROP:

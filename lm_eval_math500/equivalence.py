@@ -27,6 +27,7 @@ from lm_eval_math500._worker import POOL
 
 _MAX_ITEMS = 64
 _MAX_VARS = 8
+_MAX_SYMBOLIC = 300
 _REL_TOL = 1e-11
 # Three rounds of rational points for identity tests; variables take them in sorted-name order.
 _POINTS = (
@@ -52,7 +53,10 @@ def _close(a: Value, b: Value) -> bool:
     """Exact equality for rationals; float round-off only when an irrational value is involved."""
     if isinstance(a, Fraction) and isinstance(b, Fraction):
         return a == b
-    a, b = complex(a), complex(b)
+    try:
+        a, b = complex(a), complex(b)
+    except OverflowError:
+        return False  # an exact value beyond float range cannot match a float-sized one
     return abs(a - b) <= _REL_TOL * max(abs(a), abs(b)) or abs(a - b) < 1e-13
 
 
@@ -274,6 +278,18 @@ def _is_word(text: str) -> bool:
     return bool(_WORD.fullmatch(text))
 
 
+def _symbolic_candidate(text: str) -> bool:
+    """Worth a symbolic check: short printable LaTeX with balanced braces (else it is not math)."""
+    if len(text) > _MAX_SYMBOLIC or not text.isascii() or not text.isprintable():
+        return False
+    depth = 0
+    for c in text:
+        depth += (c == "{") - (c == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _choice(text: str) -> str | None:
     """The letter of a multiple-choice answer: `(D)`, or `(D) a line` when it starts with one."""
     m = _CHOICE.match(text)
@@ -297,6 +313,8 @@ def _decide(p: str, g: str, timeout: float) -> Outcome:
     try:
         verdict = _same(parse(p), parse(g))
     except ParseError:
+        if not (_symbolic_candidate(p) and _symbolic_candidate(g)):
+            return Outcome(False)
         reply = POOL.run({"pred": p, "gold": g}, timeout)
         if reply is None:
             return Outcome(False, timed_out=True)
@@ -320,7 +338,10 @@ def compare(pred: str, gold: str, *, problem: str | None = None, timeout: float 
     if not pred or not pred.strip() or not gold or not gold.strip():
         return Outcome(False)
     p, g = canonical(pred), canonical(gold)
-    outcome = _decide(p, g, timeout)
+    try:
+        outcome = _decide(p, g, timeout)
+    except (ArithmeticError, RecursionError, ValueError):
+        return Outcome(False)  # an answer the checks cannot handle is wrong, never an exception
     if outcome.equal and problem and not form_ok(pred, gold, problem):
         return Outcome(False)
     return outcome

@@ -15,7 +15,8 @@ from lm_eval_math500.equivalence import same_in_process
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 FORMAT_MODES = ("tags", "cs336")
 
-_BOX_COMMANDS = ("\\boxed", "\\fbox")
+# `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token).
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])( +)?")
 # Words that announce the writer is replacing an earlier answer; a box after one of these wins.
 _CORRECTION = re.compile(
     r"\b(?:wait|actually|correction|mistake|error|re-?evaluat\w*|re-?examin\w*|recheck\w*|"
@@ -67,28 +68,22 @@ def _brace_end(text: str, start: int) -> int:
 def _boxes(text: str) -> list[tuple[int, str]]:
     """All closed `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` contents with their positions."""
     found: list[tuple[int, str]] = []
-    pos = 0
-    while True:
-        hits = [(text.find(cmd, pos), cmd) for cmd in _BOX_COMMANDS]
-        hits = [h for h in hits if h[0] >= 0]
-        if not hits:
-            return found
-        at, cmd = min(hits)
-        i = at + len(cmd)
-        while i < len(text) and text[i] == " ":
-            i += 1
-        if i < len(text) and text[i] == "{":
+    resume = 0
+    for m in _BOX.finditer(text):
+        if m.start() < resume:
+            continue  # inside a box already taken
+        i = m.end()
+        if text.startswith("{", i):
             end = _brace_end(text, i)
             if end < 0:
-                return found
-            found.append((at, text[i + 1 : end - 1]))
-            pos = end
-        elif i > at + len(cmd) and i < len(text) and text[i] not in "\\$":
-            m = re.match(r"[^\s$]+", text[i:])
-            found.append((at, m.group(0) if m else ""))
-            pos = i + 1
-        else:
-            pos = i
+                break
+            found.append((m.start(), text[i + 1 : end - 1]))
+            resume = end
+        elif m.group(1):
+            bare = re.match(r"[^\s$]+", text[i : i + _MAX_STATED])
+            if bare:
+                found.append((m.start(), bare.group(0)))
+    return found
 
 
 def _final_box(text: str) -> tuple[bool, str | None]:
@@ -98,9 +93,13 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     if not boxes:
         return False, None
     last_at, last = boxes[-1]
-    for at, content in boxes[:-1]:
-        if not _CORRECTION.search(text, at, last_at) and not same_in_process(content, last):
-            return True, None
+    correction = None
+    for correction in _CORRECTION.finditer(text, 0, last_at):
+        pass
+    corrected_after = correction.start() if correction else -1
+    earlier = {c for at, c in boxes[:-1] if at > corrected_after and c != last}
+    if any(not same_in_process(c, last) for c in earlier):
+        return True, None
     return True, last
 
 

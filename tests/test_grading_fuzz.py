@@ -1,0 +1,139 @@
+"""Property tests: generated and mutated LaTeX never raises and never overruns the time limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lm_eval_math500 import Verdict, grade, is_equivalent
+
+GRADERBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
+TIMEOUT = 0.5
+SLACK = 0.25  # process scheduling and interpreter overhead on a loaded 2-core machine
+EXAMPLES = 5000  # per test; four tests throw 20,000 generated strings at the grader
+
+PIECES = [
+    "\\frac", "\\dfrac", "\\sqrt", "\\sqrt[3]", "\\boxed", "\\fbox", "{", "}", "{", "}", "(", ")", "[",
+    "]", "\\{", "\\}", "\\left(", "\\right)", "^", "_", "+", "-", "*", "/", "=", ",", ".", "!", "|",
+    "\\pi", "\\infty", "\\pm", "\\le", "\\ge", "\\cdot", "\\times", "\\div", "\\cup", "\\in", "x", "y",
+    "i", "e", "a", "Q", "0", "1", "2", "3", "9", "12", "1,000", "0.5", "\\overline{3}", "\\sin",
+    "\\cos", "\\log_", "\\ln", "\\binom", "\\text{", "\\text{ cm}", "\\mathbb{R}", "\\sum_{k=1}^{n}",
+    "\\int", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\", "$", "\\$", "\\%", "^\\circ", "\\!",
+    "{,}", "**", "\x00", "\x07", "\x1b[31m", "\n", "\t", " ", "\u2212", "\u221e", "\U0001f600",
+    "<answer>", "</answer>", "</think>", "<SOLUTION>", "</SOLUTION>", "</end_deepthink>",
+    "#### ", "The answer is ", "Answer: ", "Wait, ", "__import__('os').system('echo hacked')",
+    "eval(", "lambda: 0", "9^{9^{9^{9}}}", "2003^{2002^{2001}}", "10^{10^{10}}", "100!", "1e308",
+    "\\frac{1}{0}", "0^{-1}", "\\sqrt{-1}", "x_{1}", "11_2", "(1,2]", "\\begin{cases}", "\\end{cases}",
+]
+latex = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=40).map("".join)
+
+
+def _golds() -> list[str]:
+    path = GRADERBENCH / "prm800k_labelled.jsonl"
+    if not path.is_file():
+        pytest.fail(f"graderbench data missing: {path}", pytrace=False)
+    return sorted({json.loads(line)["gold_answer"] for line in path.open()})
+
+
+GOLDS = _golds()
+
+
+@st.composite
+def mutated_gold(draw) -> str:
+    """A real gold answer with random insertions, deletions and duplicated slices."""
+    text = draw(st.sampled_from(GOLDS))
+    for _ in range(draw(st.integers(1, 6))):
+        pos = draw(st.integers(0, len(text)))
+        op = draw(st.sampled_from(["insert", "delete", "repeat"]))
+        if op == "insert":
+            text = text[:pos] + draw(st.sampled_from(PIECES)) + text[pos:]
+        elif op == "delete":
+            text = text[:pos] + text[pos + draw(st.integers(1, 5)):]
+        else:
+            text = text[:pos] + text[pos:pos + 20] * draw(st.integers(2, 50)) + text[pos:]
+    return text
+
+
+@st.composite
+def extreme(draw) -> str:
+    """Deep nesting, power towers and answers of up to 100 kB."""
+    n = draw(st.integers(1, 3000))
+    kind = draw(st.sampled_from(["braces", "frac", "sqrt", "parens", "tower", "huge", "unbalanced"]))
+    if kind == "braces":
+        return "{" * n + "1" + "}" * n
+    if kind == "frac":
+        return "\\frac{1}{" * n + "2" + "}" * n
+    if kind == "sqrt":
+        return "\\sqrt{" * n + "2" + "}" * n
+    if kind == "parens":
+        return "(" * n + "x" + ")" * n
+    if kind == "tower":
+        return "9^{" * min(n, 200) + "9" + "}" * min(n, 200)
+    if kind == "huge":
+        piece = draw(latex) or "1+"
+        return (piece * (100_000 // len(piece) + 1))[:100_000]
+    return "\\boxed{" * n + draw(latex)
+
+
+def check_call(fn, *args, **kwargs):
+    """Call and assert the time limit; any exception fails the test by propagating."""
+    start = time.monotonic()
+    result = fn(*args, timeout=TIMEOUT, **kwargs)
+    elapsed = time.monotonic() - start
+    assert elapsed < TIMEOUT + SLACK, f"{elapsed:.2f}s for {args[0][:80]!r}"
+    return result
+
+
+def check_both(pred: str, gold: str) -> None:
+    v = check_call(grade, pred, gold)
+    assert isinstance(v, Verdict) and isinstance(v.correct, bool) and isinstance(v.format_ok, bool)
+    assert v.pred is None or isinstance(v.pred, str)
+    assert check_call(is_equivalent, pred, gold) in (True, False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_child_processes():
+    """Start the symbolic child process before timing anything (a one-off start-up cost)."""
+    is_equivalent("\\mathbb{R}", "\\mathbb{Z}")
+
+
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))
+
+
+@FUZZ
+@given(pred=latex, gold=st.sampled_from(GOLDS))
+def test_generated_latex_against_real_golds(pred, gold):
+    check_both(pred, gold)
+
+
+@FUZZ
+@given(pred=mutated_gold(), gold=st.sampled_from(GOLDS), style=st.sampled_from(["auto", "r1_zero", "deepthink", "question_only"]))
+def test_mutated_golds_in_every_style(pred, gold, style):
+    v = check_call(grade, pred, gold, style=style)
+    assert isinstance(v, Verdict)
+    assert check_call(is_equivalent, gold, pred) in (True, False)
+
+
+@FUZZ
+@given(pred=latex, gold=latex)
+def test_generated_latex_on_both_sides(pred, gold):
+    check_both(pred, gold)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(pred=extreme() | latex, gold=extreme() | mutated_gold())
+def test_extreme_sizes_and_nesting(pred, gold):
+    check_both(pred, gold)
+
+
+def test_known_traps_give_verdicts_in_time():
+    for pred in ("9^{9^{9^{9}}}", "2003^{2002^{2001}}", "10^{10^{10^{10}}}", "(10^{100})!",
+                 "__import__('os').system('echo hacked')", "\\frac{1}{0}", "0^{-1}", "x" * 100_000):
+        v = check_call(grade, f"\\boxed{{{pred}}}", "1")
+        assert not v.correct
