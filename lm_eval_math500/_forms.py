@@ -32,6 +32,7 @@ _EQUATION_ASKED = re.compile(
 _COMMA_LIST_ASKED = re.compile(r"separated by commas", re.IGNORECASE)
 _SINGLE_FRACTION_ASKED = re.compile(r"single fraction", re.IGNORECASE)
 _SIMPLIFY_ASKED = re.compile(r"\bsimplify\b", re.IGNORECASE)
+_INTERVAL_ASKED = re.compile(r"interval notation", re.IGNORECASE)
 _DECIMAL_ASKED = re.compile(r"as a decimal|to the nearest|decimal places?|rounded to", re.IGNORECASE)
 
 
@@ -121,6 +122,7 @@ def form_ok(pred: str, gold: str, problem: str) -> bool:
         (bool(_SINGLE_FRACTION_ASKED.search(problem)), lambda n: _terms(n) == 1),
         (bool(_SIMPLIFY_ASKED.search(problem)), lambda n: _terms(n) <= _terms(g)),
         (bool(_DECIMAL_ASKED.search(problem)), _plain_number),
+        (bool(_INTERVAL_ASKED.search(problem)), lambda n: n[0] != "rel"),
     ]
     for applies, rule in checks:
         if applies and rule(g) and not rule(p):

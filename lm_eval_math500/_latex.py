@@ -44,17 +44,23 @@ _SHORT_SQRT = re.compile(r"\\sqrt\s*(\d)")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,]|\.\d*,)")
 
 
-def _brace_end(text: str, start: int) -> int:
-    """Index just past the group opened at text[start] == '{', or -1 when it never closes."""
+def brace_end(text: str, start: int) -> int:
+    """Index just past the group opened by text[start] == '{', or -1 when it never closes."""
     depth = 0
-    for i in range(start, len(text)):
+    i = start
+    n = len(text)
+    while i < n:
         c = text[i]
-        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+        if c == "\\":
+            i += 2  # an escaped character such as `\\{` never opens or closes a group
+            continue
+        if c == "{":
             depth += 1
-        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+        elif c == "}":
             depth -= 1
             if depth == 0:
                 return i + 1
+        i += 1
     return -1
 
 
@@ -64,7 +70,7 @@ def _unwrap(text: str, pattern: re.Pattern[str]) -> str:
         m = pattern.search(text)
         if not m:
             return text
-        end = _brace_end(text, m.end() - 1)
+        end = brace_end(text, m.end() - 1)
         if end < 0:
             return text[: m.start()] + text[m.end() :]
         text = text[: m.start()] + text[m.end() : end - 1] + text[end:]
@@ -76,7 +82,7 @@ def strip_box(text: str) -> str:
     text = text.strip()
     m = re.match(r"\\(?:boxed|fbox)\s*\{", text)
     if m:
-        end = _brace_end(text, m.end() - 1)
+        end = brace_end(text, m.end() - 1)
         if end == len(text):
             return text[m.end() : -1].strip()
     return text

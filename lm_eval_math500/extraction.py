@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from lm_eval_math500._expr import ParseError, parse
-from lm_eval_math500._latex import canonical
+from lm_eval_math500._latex import brace_end, canonical
 from lm_eval_math500.equivalence import same_in_process
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
@@ -45,26 +45,6 @@ def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
         raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
 
 
-def _brace_end(text: str, start: int) -> int:
-    """Index just past the group opened by text[start] == '{', or -1 when it never closes."""
-    depth = 0
-    i = start
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
-
-
 def _boxes(text: str) -> list[tuple[int, str]]:
     """All closed `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` contents with their positions."""
     found: list[tuple[int, str]] = []
@@ -74,7 +54,7 @@ def _boxes(text: str) -> list[tuple[int, str]]:
             continue  # inside a box already taken
         i = m.end()
         if text.startswith("{", i):
-            end = _brace_end(text, i)
+            end = brace_end(text, i)
             if end < 0:
                 break
             found.append((m.start(), text[i + 1 : end - 1]))

@@ -228,3 +228,10 @@ def test_base_asked_for_compares_digits_not_values():
     assert same("4210_5", "4210", problem)
     assert not same("555", "4210", problem)
     assert not same("4210_6", "4210_5", problem)
+
+
+def test_interval_notation_asked_for_rules_out_inequalities():
+    problem = "Express your answer in interval notation."
+    assert not same("x > 1", "(1,\\infty)", problem)
+    assert same("(1, \\infty)", "(1,\\infty)", problem)
+    assert same("x > 1", "(1,\\infty)")
