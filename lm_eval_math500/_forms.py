@@ -11,29 +11,34 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from lm_eval_math500._expr import ParseError, evaluate, has_decimal, has_kind, parse, variables, walk
 from lm_eval_math500._latex import canonical
 
-# A fraction asked for: no decimals anywhere in the answer.
-_FRACTION_ASKED = re.compile(r"common fraction|as a fraction|improper fraction", re.IGNORECASE)
-# A fully reduced form asked for: literal fractions in lowest terms, no mixed numbers.
-_REDUCED_ASKED = re.compile(
-    r"common fraction|improper fraction|lowest terms|simplest form|reduced fraction|simplified",
-    re.IGNORECASE,
-)
-_RADICAL_ASKED = re.compile(r"simplest radical form|simplest form", re.IGNORECASE)
-_RATIONALIZE_ASKED = re.compile(r"rationali[sz]e", re.IGNORECASE)
-_COEFF_CONDITION = re.compile(r"[A-Z]\s*>\s*0|\\gcd|greatest common divisor", re.IGNORECASE)
-_EQUATION_ASKED = re.compile(
-    r"(?:enter|find|give|write|what is) the equation|equation of (?:the|a|this)|in the form\W*[a-z]\s*=",
-    re.IGNORECASE,
-)
-_COMMA_LIST_ASKED = re.compile(r"separated by commas", re.IGNORECASE)
-_SINGLE_FRACTION_ASKED = re.compile(r"single fraction", re.IGNORECASE)
-_SIMPLIFY_ASKED = re.compile(r"\bsimplify\b", re.IGNORECASE)
-_INTERVAL_ASKED = re.compile(r"interval notation", re.IGNORECASE)
-_DECIMAL_ASKED = re.compile(r"as a decimal|to the nearest|decimal places?|rounded to", re.IGNORECASE)
+_I = re.IGNORECASE
+# Each requirement and the phrases that ask for it.
+_PHRASES = {
+    "fraction": re.compile(r"common fraction|as a fraction|improper fraction", _I),  # no decimals
+    "reduced": re.compile(  # literal fractions in lowest terms, no mixed numbers
+        r"common fraction|improper fraction|lowest terms|simplest form|reduced fraction|simplified", _I),
+    "radical": re.compile(r"simplest radical form|simplest form", _I),
+    "rationalized": re.compile(r"simplest radical form|simplest form|rationali[sz]e", _I),
+    "coefficients": re.compile(r"\b[A-Z]\s*>\s*0|\\gcd|greatest common divisor"),
+    "equation": re.compile(
+        r"(?:enter|find|give|write|what is) the equation|equation of (?:the|a|this)|in the form\W*[a-z]\s*=", _I),
+    "comma_list": re.compile(r"separated by commas", _I),
+    "single_fraction": re.compile(r"single fraction", _I),
+    "simplify": re.compile(r"\bsimplify\b", _I),
+    "decimal": re.compile(r"as a decimal|to the nearest|decimal places?|rounded to", _I),
+    "interval": re.compile(r"interval notation", _I),
+}
+
+
+@lru_cache(maxsize=4096)
+def requirements(problem: str) -> frozenset[str]:
+    """The form requirements a problem states (cached: a problem is graded many times)."""
+    return frozenset(name for name, phrase in _PHRASES.items() if phrase.search(problem))
 
 
 def _integer_fractions(node: tuple) -> list[tuple[Fraction, Fraction]]:
@@ -106,27 +111,28 @@ def _is_equation(node: tuple) -> bool:
 
 def form_ok(pred: str, gold: str, problem: str) -> bool:
     """Whether `pred` has the form `problem` asks for (its value is already known to be right)."""
+    asked = requirements(problem)
+    if not asked:
+        return True
     try:
         p, g = parse(canonical(pred)), parse(canonical(gold))
     except ParseError:
         return True
-    checks = [
-        (bool(_REDUCED_ASKED.search(problem)), _reduced),
-        (bool(_REDUCED_ASKED.search(problem)), lambda n: not has_kind(n, "mixed")),
-        (bool(_RADICAL_ASKED.search(problem)), _squarefree_radicals),
-        (bool(_FRACTION_ASKED.search(problem)), lambda n: not has_decimal(n)),
-        (bool(_RADICAL_ASKED.search(problem) or _RATIONALIZE_ASKED.search(problem)),
-         lambda n: not _radical_in_denominator(n)),
-        (bool(_COMMA_LIST_ASKED.search(problem)), lambda n: not has_kind(n, "pm")),
-        (bool(_EQUATION_ASKED.search(problem)), _is_equation),
-        (bool(_SINGLE_FRACTION_ASKED.search(problem)), lambda n: _terms(n) == 1),
-        (bool(_SIMPLIFY_ASKED.search(problem)), lambda n: _terms(n) <= _terms(g)),
-        (bool(_DECIMAL_ASKED.search(problem)), _plain_number),
-        (bool(_INTERVAL_ASKED.search(problem)), lambda n: n[0] != "rel"),
-    ]
-    for applies, rule in checks:
-        if applies and rule(g) and not rule(p):
+    rules = {
+        "reduced": lambda n: _reduced(n) and not has_kind(n, "mixed"),
+        "radical": _squarefree_radicals,
+        "fraction": lambda n: not has_decimal(n),
+        "rationalized": lambda n: not _radical_in_denominator(n),
+        "comma_list": lambda n: not has_kind(n, "pm"),
+        "equation": _is_equation,
+        "single_fraction": lambda n: _terms(n) == 1,
+        "simplify": lambda n: _terms(n) <= _terms(g),
+        "decimal": _plain_number,
+        "interval": lambda n: n[0] != "rel",
+    }
+    for name in asked & rules.keys():
+        if rules[name](g) and not rules[name](p):
             return False
-    if _COEFF_CONDITION.search(problem) and _is_equation(p) and _is_equation(g):
+    if "coefficients" in asked and _is_equation(p) and _is_equation(g):
         return _same_difference(p, g)
     return True

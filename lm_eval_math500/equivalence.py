@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from lm_eval_math500._expr import (
-    INF,
     EvalError,
     ParseError,
     Value,

@@ -73,12 +73,11 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     if not boxes:
         return False, None
     last_at, last = boxes[-1]
-    correction = None
-    for correction in _CORRECTION.finditer(text, 0, last_at):
-        pass
-    corrected_after = correction.start() if correction else -1
-    earlier = {c for at, c in boxes[:-1] if at > corrected_after and c != last}
-    if any(not same_in_process(c, last) for c in earlier):
+    for at, content in reversed(boxes[:-1]):
+        if content == last or same_in_process(content, last):
+            continue
+        if _CORRECTION.search(text, at, last_at):
+            break  # the writer corrected this box (and everything before it)
         return True, None
     return True, last
 
