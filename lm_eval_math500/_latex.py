@@ -65,7 +65,7 @@ def brace_end(text: str, start: int) -> int:
 
 
 def _unwrap(text: str, pattern: re.Pattern[str]) -> str:
-    """Replace every `\\cmd{X}` matched by `pattern` (ending at '{') with X."""
+    """Replace every `\\cmd{X}` matched by `pattern` (ending at '{') with ` X` (`5\\text{cm}` is `5 cm`)."""
     for _ in range(50):
         m = pattern.search(text)
         if not m:
@@ -73,7 +73,7 @@ def _unwrap(text: str, pattern: re.Pattern[str]) -> str:
         end = brace_end(text, m.end() - 1)
         if end < 0:
             return text[: m.start()] + text[m.end() :]
-        text = text[: m.start()] + text[m.end() : end - 1] + text[end:]
+        text = text[: m.start()] + " " + text[m.end() : end - 1] + text[end:]
     return text
 
 
