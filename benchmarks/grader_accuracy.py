@@ -17,6 +17,7 @@ from pathlib import Path
 from math_verify import parse, verify
 
 from lm_eval_math500 import extract_answer, grade, is_equivalent
+from lm_eval_math500._forms import requirements
 
 FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
@@ -55,6 +56,20 @@ def string_match(row: dict) -> bool:
     return _plain(pred) == _plain(row["gold_answer"])
 
 
+def reason(row: dict, verdict: bool, pred: str | None) -> str:
+    """One line on why our verdict is what it is, with the audit note if the row has one."""
+    audit = (row.get("audit") or "").split(":")[0]
+    if pred is None:
+        why = "no final answer found (missing or hedged)"
+    elif verdict:
+        why = "value equals the gold and the problem asks for no other form"
+    elif is_equivalent(pred, row["gold_answer"]):
+        why = f"value equals the gold but breaks the asked form ({', '.join(sorted(requirements(row['problem'])))})"
+    else:
+        why = "value differs from the gold"
+    return f"{why}; audit: {audit}" if audit else why
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -79,9 +94,8 @@ def main() -> None:
         print(f"| {grader} | {cells} |")
     print(f"\n{len(misses)} disagreements of ours with the label:")
     for row, verdict, pred in misses:
-        audit = (row.get("audit") or "").split(":")[0]
         print(f"- {row['id']} label={row['label']} ours={verdict} gold={row['gold_answer']!r} "
-              f"pred={(pred or '')[:80]!r} {audit}")
+              f"pred={(pred or '')[:60]!r}: {reason(row, verdict, pred)}")
 
 
 if __name__ == "__main__":
