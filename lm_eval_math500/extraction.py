@@ -37,6 +37,7 @@ _DOLLAR_MATH = re.compile(r"(?<!\$)\$([^$\n]*[\\A-Za-z][^$\n]*)\$(?!\$)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
 _MAX_STATED = 300
+_WINDOW = 65536
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -145,15 +146,28 @@ def _concluding_value(text: str) -> str | None:
 
 
 def _last_number(text: str) -> str | None:
-    """The last number in the text (the GSM8K convention when nothing else marks the answer)."""
-    last = None
-    for last in _NUMBER.finditer(text):
-        pass
-    return last.group(0) if last else None
+    """The last number in the text (the GSM8K convention when nothing else marks the answer).
+    Scans backwards from the last digit in short windows, so a huge text costs no more."""
+    end = len(text)
+    while True:
+        end = max(text.rfind(d, 0, end) for d in "0123456789") + 1
+        if end == 0:
+            return None
+        while end < len(text) and text[end] in "0123456789.,":
+            end += 1  # the whole digit run, so the window never cuts a number
+        start = max(0, end - 400)
+        last = None
+        for last in _NUMBER.finditer(text, start, end):
+            pass
+        if last is not None:
+            return last.group(0)
+        end = start
 
 
 def _question_only(text: str) -> tuple[bool, str | None]:
-    """(answer committed explicitly, answer): boxed, else stated, else the last number."""
+    """(answer committed explicitly, answer): boxed, else stated, else the concluding value.
+    Only the last 64 kB are read: a final answer sits at the end of even a huge response."""
+    text = text[-_WINDOW:]
     boxed, ans = _final_box(text)
     if boxed:
         return True, ans
@@ -193,38 +207,40 @@ def _resolve_style(response: str, style: str) -> str:
     return "question_only"
 
 
-def extract_answer(response: str, style: str = "auto") -> str | None:
-    """The final answer the response commits to under `style`, or None (missing or hedged)."""
-    _check_choice(style, STYLES, "style")
-    style = _resolve_style(response, style)
-    if style == "r1_zero":
-        _, content, _ = _tag_content(response, "<answer>", "</answer>")
-        return None if content is None else _inside_tag(content)
-    if style == "deepthink":
-        _, content, _ = _tag_content(response, "<SOLUTION>", "</SOLUTION>")
-        if content is not None:
-            return _inside_tag(content)
-    return _question_only(response)[1]
+def analyse(response: str, style: str = "auto", mode: str = "tags") -> tuple[str | None, bool]:
+    """(final answer or None, format followed) in one pass over the response.
 
-
-def check_format(response: str, style: str, *, mode: str = "tags") -> bool:
-    """Whether the response follows the output format `style` asks for (see README for rules)."""
+    r1_zero: the answer is in the last `<answer>` (closed or running to the end); the format needs
+    `</think>`, whitespace, then that tag (mode "cs336": the literal `</think> <answer>` and
+    `</answer>` substrings). deepthink: the last `<SOLUTION>`, after `</end_deepthink>` when the
+    response has thinking tags, with content; without the tag the answer is read as question_only
+    and the format fails. question_only: the format holds when a box or a stated answer is found.
+    """
     _check_choice(style, STYLES, "style")
     _check_choice(mode, FORMAT_MODES, "format mode")
     style = _resolve_style(response, style)
     if style == "r1_zero":
-        if mode == "cs336":
-            return "</think> <answer>" in response and "</answer>" in response
         at, content, _ = _tag_content(response, "<answer>", "</answer>")
-        if at < 0:
-            return False
-        return response[:at].rstrip().endswith("</think>")
+        answer = None if content is None else _inside_tag(content)
+        if mode == "cs336":
+            return answer, "</think> <answer>" in response and "</answer>" in response
+        return answer, at >= 0 and response[:at].rstrip().endswith("</think>")
     if style == "deepthink":
         at, content, _ = _tag_content(response, "<SOLUTION>", "</SOLUTION>")
-        if at < 0 or not content or not content.strip():
-            return False
-        if "<start_deepthink>" in response or "</end_deepthink>" in response:
-            think_end = response.rfind("</end_deepthink>")
-            return 0 <= think_end < at
-        return True
-    return _question_only(response)[0]
+        if content is not None:
+            thinking = "<start_deepthink>" in response or "</end_deepthink>" in response
+            placed = not thinking or 0 <= response.rfind("</end_deepthink>") < at
+            return _inside_tag(content), placed and bool(content.strip())
+        return _question_only(response)[1], False
+    explicit, answer = _question_only(response)
+    return answer, explicit
+
+
+def extract_answer(response: str, style: str = "auto") -> str | None:
+    """The final answer the response commits to under `style`, or None (missing or hedged)."""
+    return analyse(response, style)[0]
+
+
+def check_format(response: str, style: str, *, mode: str = "tags") -> bool:
+    """Whether the response follows the output format of `style` (rules in `analyse`)."""
+    return analyse(response, style, mode)[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lm_eval_math500.equivalence import compare
-from lm_eval_math500.extraction import check_format, extract_answer
+from lm_eval_math500.extraction import analyse
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,7 @@ def grade(
     timeout: float = 1.0,
 ) -> Verdict:
     """Extract the final answer under `style`, check the format and compare with `gold`."""
-    format_ok = check_format(response, style, mode=format_mode)
-    pred = extract_answer(response, style)
+    pred, format_ok = analyse(response, style, format_mode)
     if pred is None:
         return Verdict(correct=False, format_ok=format_ok, pred=None, timed_out=False)
     outcome = compare(pred, gold, problem=problem, timeout=timeout)
