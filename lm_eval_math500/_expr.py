@@ -325,12 +325,12 @@ class _Parser:
             while self.peek()[0] in ("num", "letter") or self.at("\\pi"):
                 factors.append(self.power())
             arg = factors[0] if len(factors) == 1 else ("mul", tuple(factors))
-        node = ("func", name, arg, base)
-        if power is not None:
-            if power == ("neg", ("num", Fraction(1), False)):
+        if power == ("neg", ("num", Fraction(1), False)):
+            if name not in ("sin", "cos", "tan"):
                 raise ParseError("inverse function")
-            node = ("pow", node, power)
-        return node
+            return ("func", "arc" + name, arg, base)  # `\\tan^{-1} x` is arctan x, not 1/tan x
+        node = ("func", name, arg, base)
+        return node if power is None else ("pow", node, power)
 
     def _bracketed(self, opener: str) -> tuple:
         items = self.items((")", "]"))

@@ -97,8 +97,8 @@ class _Pool:
     def _zygote(self) -> _Zygote | None:
         """The zygote of this process, started on first use (start-up is not charged to a call)."""
         with self.fork_lock:
-            if self.zygote is None or self.zygote.proc.poll() is not None:
-                self.zygote = _Zygote()
+            if self.zygote is None or (self.zygote.ready and self.zygote.proc.poll() is not None):
+                self.zygote = _Zygote()  # a zygote that never got ready is not retried
             return self.zygote if self.zygote.ready else None
 
     def _take(self) -> tuple[int, socket.socket] | None:

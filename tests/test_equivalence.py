@@ -235,3 +235,8 @@ def test_interval_notation_asked_for_rules_out_inequalities():
     assert not same("x > 1", "(1,\\infty)", problem)
     assert same("(1, \\infty)", "(1,\\infty)", problem)
     assert same("x > 1", "(1,\\infty)")
+
+
+def test_inverse_trig_notation():
+    assert same("\\tan^{-1}(2)", "\\arctan 2")
+    assert not same("\\tan^{-1}(2)", "\\frac{1}{\\tan 2}")
