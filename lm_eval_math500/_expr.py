@@ -559,6 +559,47 @@ def _function(node: tuple, env: dict[str, Fraction], sign: int) -> Value:
         raise EvalError(name) from None
 
 
+# ---------------------------------------------------------------------------------------------
+# Tree queries
+
+
+def lone_var(node: tuple) -> bool:
+    """A single variable."""
+    return node[0] == "var"
+
+
+def _names_only(node: tuple) -> bool:
+    """A name for the value: a variable, `f(x)`, or a tuple of variables such as `(b, c)`."""
+    if node[0] == "mul" and len(node[1]) == 2:
+        return all(lone_var(x) for x in node[1])
+    return lone_var(node) or (node[0] == "tuple" and all(lone_var(x) for x in node[3]))
+
+
+def _monomial(node: tuple) -> bool:
+    """A product of powers of variables, such as `x^3` or `ab^2`."""
+    if node[0] == "mul":
+        return all(_monomial(f) for f in node[1])
+    if node[0] == "pow":
+        return lone_var(node[1]) and not variables(node[2])
+    return lone_var(node)
+
+
+def stated_value(node: tuple) -> tuple:
+    """`x = 3`, `(b,c) = (6,5)`, `x \\in [2,5]` and `28/4 = 7` state a value: keep that value."""
+    if node[0] != "rel" or any(op not in ("=", "in") for op in node[2]):
+        return node
+    parts = node[1]
+    if len(parts) == 2 and _names_only(parts[0]):
+        return parts[1]
+    if len(parts) == 2 and _monomial(parts[0]) and not variables(parts[1]):
+        return parts[1]  # `x^3 = 12` states the value of x^3
+    if len(parts) == 2 and lone_var(parts[1]) and not variables(parts[0]):
+        return parts[0]
+    if all(op == "=" for op in node[2]) and not any(variables(x) for x in parts):
+        return parts[-1]
+    return node
+
+
 def walk(node: tuple):
     """Every node of a tree, the root first (matrix rows and item tuples are descended into)."""
     yield node

@@ -13,7 +13,16 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
-from lm_eval_math500._expr import ParseError, evaluate, has_decimal, has_kind, parse, variables, walk
+from lm_eval_math500._expr import (
+    ParseError,
+    evaluate,
+    has_decimal,
+    has_kind,
+    parse,
+    stated_value,
+    variables,
+    walk,
+)
 from lm_eval_math500._latex import canonical
 
 _I = re.IGNORECASE
@@ -131,7 +140,9 @@ def form_ok(pred: str, gold: str, problem: str) -> bool:
         "interval": lambda n: n[0] != "rel",
     }
     for name in asked & rules.keys():
-        if rules[name](g) and not rules[name](p):
+        # The form of the stated value counts: in `3/24 = 1/8` that is `1/8`.
+        pv, gv = (p, g) if name == "equation" else (stated_value(p), stated_value(g))
+        if rules[name](gv) and not rules[name](pv):
             return False
     if "coefficients" in asked and _is_equation(p) and _is_equation(g):
         return _same_difference(p, g)

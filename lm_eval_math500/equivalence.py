@@ -17,7 +17,9 @@ from lm_eval_math500._expr import (
     Value,
     evaluate,
     has_kind,
+    lone_var,
     parse,
+    stated_value,
     variables,
 )
 from lm_eval_math500._forms import form_ok
@@ -81,42 +83,6 @@ def _value_equal(p: tuple, g: tuple, sign_p: int = 1, sign_g: int = 1) -> bool |
     return True if decided else None
 
 
-def _lone_var(node: tuple) -> bool:
-    return node[0] == "var"
-
-
-def _names_only(node: tuple) -> bool:
-    """A name for the value: a variable, `f(x)`, or a tuple of variables such as `(b, c)`."""
-    if node[0] == "mul" and len(node[1]) == 2:
-        return all(_lone_var(x) for x in node[1])
-    return _lone_var(node) or (node[0] == "tuple" and all(_lone_var(x) for x in node[3]))
-
-
-def _monomial(node: tuple) -> bool:
-    """A product of powers of variables, such as `x^3` or `ab^2`."""
-    if node[0] == "mul":
-        return all(_monomial(f) for f in node[1])
-    if node[0] == "pow":
-        return _lone_var(node[1]) and not variables(node[2])
-    return _lone_var(node)
-
-
-def _assigned(node: tuple) -> tuple:
-    """`x = 3`, `(b,c) = (6,5)`, `x \\in [2,5]` and `28/4 = 7` state a value: keep that value."""
-    if node[0] != "rel" or any(op not in ("=", "in") for op in node[2]):
-        return node
-    parts = node[1]
-    if len(parts) == 2 and _names_only(parts[0]):
-        return parts[1]
-    if len(parts) == 2 and _monomial(parts[0]) and not variables(parts[1]):
-        return parts[1]  # `x^3 = 12` states the value of x^3
-    if len(parts) == 2 and _lone_var(parts[1]) and not variables(parts[0]):
-        return parts[0]
-    if all(op == "=" for op in node[2]) and not any(variables(x) for x in parts):
-        return parts[-1]
-    return node
-
-
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
@@ -125,14 +91,14 @@ def _as_interval(node: tuple) -> tuple:
     if node[0] != "rel" or any(op not in _FLIP for op in node[2]):
         return node
     parts, ops = list(node[1]), list(node[2])
-    if len(parts) == 2 and not _lone_var(parts[0]) and _lone_var(parts[1]):
+    if len(parts) == 2 and not lone_var(parts[0]) and lone_var(parts[1]):
         parts, ops = parts[::-1], [_FLIP[ops[0]]]
-    if len(parts) == 2 and _lone_var(parts[0]) and not variables(parts[1]):
+    if len(parts) == 2 and lone_var(parts[0]) and not variables(parts[1]):
         bound, op = parts[1], ops[0]
         if op in ("<", "<="):
             return ("tuple", "(", ")" if op == "<" else "]", (("neg", ("const", "inf")), bound))
         return ("tuple", "(" if op == ">" else "[", ")", (bound, ("const", "inf")))
-    if len(parts) == 3 and _lone_var(parts[1]) and not variables(parts[0]) and not variables(parts[2]):
+    if len(parts) == 3 and lone_var(parts[1]) and not variables(parts[0]) and not variables(parts[2]):
         if all(op in ("<", "<=") for op in ops):
             lo, hi = parts[0], parts[2]
         elif all(op in (">", ">=") for op in ops):
@@ -148,7 +114,7 @@ def _items(node: tuple) -> list[tuple]:
     members = list(node[1]) if node[0] in ("list", "set") else [node]
     out: list[tuple] = []
     for m in members:
-        m = _assigned(m)
+        m = stated_value(m)
         if _has_pm(m) and m[0] not in ("tuple", "list", "set", "rel"):
             out += [("branch", m, 1), ("branch", m, -1)]
         else:
@@ -229,11 +195,11 @@ def _has_pm(node: tuple) -> bool:
 def _same(p: tuple, g: tuple) -> bool | None:
     """Structure-aware equality of two parsed answers; None when it cannot be decided here."""
     if p[0] == "rel" and g[0] == "rel":
-        ap, ag = _assigned(p), _assigned(g)
+        ap, ag = stated_value(p), stated_value(g)
         if ap[0] == "rel" or ag[0] == "rel" or variables(ap) or variables(ag):
             ap, ag = p, g  # two equations with unknowns: compare them as equations
     else:
-        ap, ag = _assigned(p), _assigned(g)
+        ap, ag = stated_value(p), stated_value(g)
     p, g = _as_interval(ap), _as_interval(ag)
     kp, kg = p[0], g[0]
     if kp == "list" and kg == "tuple" and g[1:3] == ("(", ")"):

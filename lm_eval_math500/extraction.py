@@ -23,6 +23,8 @@ _CORRECTION = re.compile(
     r"re-?calculat\w*|revis\w*|incorrect|wrong|instead|oops|however)\b",
     re.IGNORECASE,
 )
+# Working between two boxes: an equation, a relation or a new row of an aligned derivation.
+_WORKING = re.compile(r"=|<|>|\\le|\\ge|\\\\")
 # Phrases that state the final answer in prose; the answer runs to the end of that line.
 _STATED = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\*\*answer:?\*\*:?|"
@@ -46,9 +48,9 @@ def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
         raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
 
 
-def _boxes(text: str) -> list[tuple[int, str]]:
-    """All closed `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` contents with their positions."""
-    found: list[tuple[int, str]] = []
+def _boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every closed `\\boxed{...}` / `\\fbox{...}` / `\\boxed x`."""
+    found: list[tuple[int, int, str]] = []
     resume = 0
     for m in _BOX.finditer(text):
         if m.start() < resume:
@@ -58,29 +60,38 @@ def _boxes(text: str) -> list[tuple[int, str]]:
             end = brace_end(text, i)
             if end < 0:
                 break
-            found.append((m.start(), text[i + 1 : end - 1]))
+            found.append((m.start(), end, text[i + 1 : end - 1]))
             resume = end
         elif m.group(1):
             bare = re.match(r"[^\s$]+", text[i : i + _MAX_STATED])
             if bare:
-                found.append((m.start(), bare.group(0)))
+                found.append((m.start(), i + bare.end(), bare.group(0)))
     return found
 
 
 def _final_box(text: str) -> tuple[bool, str | None]:
-    """(box found, answer) for the last box; different boxes without a self-correction are a hedge."""
-    boxes = [(at, content.strip()) for at, content in _boxes(text)]
-    boxes = [(at, c) for at, c in boxes if c and not c.startswith("\\phantom")]
+    """(box found, answer) from the final group of boxes.
+
+    Boxes separated by further working (an equation or relation) or by a self-correction are
+    earlier results: the later group wins. Boxes written together (`\\boxed{3} or \\boxed{4}`)
+    form one answer; different values there become a list, so a hedge against a single gold
+    value fails while a complete list of solutions is kept.
+    """
+    boxes = [(at, end, c.strip()) for at, end, c in _boxes(text)]
+    boxes = [b for b in boxes if b[2] and not b[2].startswith("\\phantom")]
     if not boxes:
         return False, None
-    last_at, last = boxes[-1]
-    for at, content in reversed(boxes[:-1]):
-        if content == last or same_in_process(content, last):
-            continue
-        if _CORRECTION.search(text, at, last_at):
-            break  # the writer corrected this box (and everything before it)
-        return True, None
-    return True, last
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        between = text[box[1] : group[0][0]]
+        if _WORKING.search(between) or _CORRECTION.search(between):
+            break
+        group.insert(0, box)
+    values: list[str] = []
+    for _, _, content in reversed(group):  # of equal values, the last-written form is kept
+        if not any(content == v or same_in_process(content, v) for v in values):
+            values.append(content)
+    return True, ", ".join(reversed(values))
 
 
 def _stated_answer(text: str) -> str | None:

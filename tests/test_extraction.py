@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lm_eval_math500 import check_format, extract_answer
+from lm_eval_math500 import check_format, extract_answer, grade
 
 
 def test_unknown_style_and_mode_name_the_allowed_values():
@@ -71,8 +71,18 @@ def test_self_correction_lets_the_later_box_win():
     assert extract_answer(r, "question_only") == "6"
 
 
-def test_different_boxes_without_correction_are_a_hedge():
-    assert extract_answer("It is \\boxed{5} or maybe \\boxed{6}", "question_only") is None
+def test_different_boxes_written_together_form_a_list_so_a_hedge_fails():
+    r = "It is \\boxed{5} or maybe \\boxed{6}"
+    assert extract_answer(r, "question_only") == "5, 6"
+    assert not grade(r, "5").correct
+    assert grade("The solutions are $\\boxed{-2}$ and $\\boxed{1}$.", "-2, 1").correct
+
+
+def test_a_box_reached_by_further_working_supersedes_earlier_boxes():
+    r = "so this angle is $\\boxed{45^\\circ}$.\n\nThen the third is $180 - 30 - 45 = \\boxed{105}$."
+    assert extract_answer(r, "question_only") == "105"
+    r = "so \\boxed{5}. Hmm, I think it is \\boxed{6}"
+    assert extract_answer(r, "question_only") == "5, 6"
 
 
 def test_stated_answers():
