@@ -31,6 +31,7 @@ _STATED = re.compile(
     r"^#+\s*answer\b:?|^####)",
     re.IGNORECASE | re.MULTILINE,
 )
+_JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # Math spans that are unambiguous in prose (a single `$` is often a currency sign there).
 _DISPLAY_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
@@ -105,9 +106,13 @@ def _stated_answer(text: str) -> str | None:
     if rest.startswith("\n"):
         rest = rest.lstrip()
     line = rest.split("\n\n", 1)[0].split("\n", 1)[0] if not rest.startswith("$$") else rest
-    span = _MATH_SPAN.search(line)
-    if span:
-        ans = next(g for g in span.groups() if g is not None)
+    spans = list(_MATH_SPAN.finditer(line))
+    if spans:
+        # `$3$ or $4$`: spans joined only by a comma, "or" or "and" are one (list) answer
+        count = 1
+        while count < len(spans) and _JOINER.fullmatch(line, spans[count - 1].end(), spans[count].start()):
+            count += 1
+        ans = ", ".join(next(g for g in m.groups() if g is not None) for m in spans[:count])
     else:
         ans = re.sub(r"\.\s.*$", "", line).strip().rstrip(".").strip("* ")
         if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", ans):

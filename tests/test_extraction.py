@@ -93,6 +93,12 @@ def test_stated_answers():
     assert extract_answer("Answer: John has 180 minutes to nap.") == "180"
 
 
+def test_stated_alternatives_are_one_list_answer():
+    assert extract_answer("The answer is $5$ or $6$.") == "5, 6"
+    assert not grade("The answer is $5$ or $6$.", "5").correct
+    assert extract_answer("The answer is $x=5$ since $2x=10$.") == "x=5"
+
+
 def test_no_last_number_fallback_after_a_stated_answer():
     assert extract_answer("The answer is 12. Check: 12 * 2 = 24") == "12"
 
