@@ -261,6 +261,21 @@ def _choice(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _same_ratio(p: str, g: str) -> bool:
+    """`a:b` is a ratio (equal to `2a:2b`, not to the number a/b); `h:m:s` is compared part by part."""
+    ps, gs = p.split(":"), g.split(":")
+    if len(ps) != len(gs) or len(gs) < 2:
+        return False
+    try:
+        pn, gn = [parse(x) for x in ps], [parse(x) for x in gs]
+    except ParseError:
+        return False
+    if len(gs) == 2:
+        cross = (("mul", (pn[0], gn[1])), ("mul", (pn[1], gn[0])))
+        return bool(_value_equal(*cross)) and not _value_equal(pn[1], ("num", Fraction(0), False))
+    return all(_value_equal(a, b) for a, b in zip(pn, gn))
+
+
 def _decide(p: str, g: str, timeout: float) -> Outcome:
     """Value equality of two canonical strings."""
     if p == g:
@@ -275,6 +290,8 @@ def _decide(p: str, g: str, timeout: float) -> Outcome:
         digits_g = based_g.group(1) if based_g else g
         same_base = not (based_p and based_g) or based_p.group(2) == based_g.group(2)
         return Outcome(same_base and digits_p.upper() == digits_g.upper())
+    if ":" in p or ":" in g:
+        return Outcome(_same_ratio(p, g))
     try:
         verdict = _same(parse(p), parse(g))
     except ParseError:

@@ -240,3 +240,11 @@ def test_interval_notation_asked_for_rules_out_inequalities():
 def test_inverse_trig_notation():
     assert same("\\tan^{-1}(2)", "\\arctan 2")
     assert not same("\\tan^{-1}(2)", "\\frac{1}{\\tan 2}")
+
+
+def test_ratios_and_clock_times():
+    assert same("2:4", "1:2")
+    assert not same("\\frac{1}{2}", "1:2")
+    assert not same("2:1", "1:2")
+    assert same("4:51:06", "4\\!:\\!51\\!:\\!06 \\text{ p.m.}")
+    assert not same("3:51:06", "4:51:06")
