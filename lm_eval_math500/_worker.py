@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -38,9 +37,13 @@ def _recv(sock: socket.socket, deadline: float | None = None) -> object | None:
     while len(buf) < need:
         if deadline is not None:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+            if remaining <= 0:
                 return None
-        chunk = sock.recv(need - len(buf))
+            sock.settimeout(remaining)  # not select(): it fails on descriptors above 1023
+        try:
+            chunk = sock.recv(need - len(buf))
+        except TimeoutError:
+            return None
         if not chunk:
             return None
         buf += chunk
