@@ -8,7 +8,7 @@ from typing import Any
 from lm_eval.api.filter import Filter
 from lm_eval.api.registry import register_filter
 
-from lm_eval_math500.extraction import check_format, extract_answer
+from lm_eval_math500.extraction import analyse
 
 # The stop string of each tag style, which the harness cuts from the output.
 _STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}
@@ -59,7 +59,5 @@ class ExtractAnswer(Filter):
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
     def _extract(self, response: str) -> Extraction:
-        response = response if isinstance(response, str) else ""
-        format_ok = check_format(response, self.style, mode=self.format_mode)
-        answer = extract_answer(response, self.style) if format_ok or not self.strict else None
-        return Extraction(answer, format_ok)
+        answer, format_ok = analyse(response if isinstance(response, str) else "", self.style, self.format_mode)
+        return Extraction(answer if format_ok or not self.strict else None, format_ok)

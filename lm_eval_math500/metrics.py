@@ -1,11 +1,14 @@
-"""Per-sample metrics: every verdict comes from :func:`lm_eval_math500.is_equivalent`."""
+"""Per-sample metrics: every verdict comes from :mod:`lm_eval_math500.equivalence`.
+
+A verdict that hits the grader's time limit is a wrong answer, and ``grader_timeouts`` counts it.
+"""
 
 from __future__ import annotations
 
 from statistics import fmean
 from typing import Any
 
-from lm_eval_math500.equivalence import is_equivalent
+from lm_eval_math500.equivalence import Outcome, compare
 from lm_eval_math500.filters import Extraction
 
 
@@ -15,29 +18,37 @@ def _samples(results: list[Any]) -> list[Extraction]:
     return filtered if isinstance(filtered, list) else [filtered]
 
 
-def is_correct(answer: str | None, doc: dict[str, Any]) -> bool:
+def verdict(answer: str | None, doc: dict[str, Any]) -> Outcome:
     """The verdict on one extracted answer against the doc's gold, given the problem text."""
-    return bool(answer) and is_equivalent(answer, doc["answer"], problem=doc["problem"])
+    return compare(answer, doc["answer"], problem=doc["problem"]) if answer else Outcome(False)
+
+
+def is_correct(answer: str | None, doc: dict[str, Any]) -> bool:
+    """Whether one extracted answer equals the doc's gold answer."""
+    return verdict(answer, doc).equal
+
+
+def _graded(doc: dict[str, Any], results: list[Any]) -> tuple[list[Extraction], list[Outcome]]:
+    samples = _samples(results)
+    return samples, [verdict(s.answer, doc) for s in samples]
+
+
+def _scores(samples: list[Extraction], verdicts: list[Outcome]) -> dict[str, float]:
+    return {
+        "accuracy": fmean(v.equal for v in verdicts),
+        "format_ok": fmean(s.format_ok for s in samples),
+        "grader_timeouts": fmean(v.timed_out for v in verdicts),
+    }
 
 
 def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, float]:
-    """``accuracy`` and ``format_ok``, averaged over the repeats of one problem (mean@k)."""
-    samples = _samples(results)
-    return {
-        "accuracy": fmean(is_correct(s.answer, doc) for s in samples),
-        "format_ok": fmean(s.format_ok for s in samples),
-    }
+    """``accuracy``, ``format_ok`` and ``grader_timeouts``, averaged over the repeats (mean@k)."""
+    return _scores(*_graded(doc, results))
 
 
 def process_results_r1_zero(doc: dict[str, Any], results: list[Any]) -> dict[str, float]:
     """Adds the CS336 reward triple: the answer counts only when the format holds."""
-    samples = _samples(results)
-    correct = [is_correct(s.answer, doc) for s in samples]
-    rewarded = [c and s.format_ok for c, s in zip(correct, samples, strict=True)]
-    return {
-        "accuracy": fmean(correct),
-        "format_ok": fmean(s.format_ok for s in samples),
-        "format_reward": fmean(s.format_ok for s in samples),
-        "answer_reward": fmean(rewarded),
-        "reward": fmean(rewarded),
-    }
+    samples, verdicts = _graded(doc, results)
+    scores = _scores(samples, verdicts)
+    rewarded = fmean(v.equal and s.format_ok for v, s in zip(verdicts, samples, strict=True))
+    return {**scores, "format_reward": scores["format_ok"], "answer_reward": rewarded, "reward": rewarded}

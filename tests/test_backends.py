@@ -39,7 +39,7 @@ R1_ZERO_PROMPT = (
     "<answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer "
     "here </answer>.\nUser: {question}\nAssistant: <think>"
 )
-R1_ZERO_METRICS = ("accuracy", "format_ok", "format_reward", "answer_reward", "reward")
+R1_ZERO_METRICS = ("accuracy", "format_ok", "grader_timeouts", "format_reward", "answer_reward", "reward")
 R1_ZERO_FILTERS = ("tags", "cs336")
 R1_ZERO_ANSWER = "p - q"  # what the tiny model answers after <think>
 DEEPTHINK_ANSWER = "\\frac{14}{3}"  # and inside <SOLUTION> after <start_deepthink>
@@ -313,9 +313,12 @@ def test_r1zero_results_have_every_metric_per_filter(r1_run):
             assert f"{metric}_stderr,{name}" in results
         # Problem 1's gold is "p - q": one right answer out of three, all well formed.
         assert results[f"format_reward,{name}"] == results[f"format_ok,{name}"] == 1.0
+        assert results[f"grader_timeouts,{name}"] == 0.0
         for metric in ("accuracy", "answer_reward", "reward"):
             assert results[f"{metric},{name}"] == pytest.approx(1 / 3), (metric, name)
-    assert r1_run.results["higher_is_better"]["math500_r1zero"] == dict.fromkeys(R1_ZERO_METRICS, True)
+    assert r1_run.results["higher_is_better"]["math500_r1zero"] == {
+        metric: metric != "grader_timeouts" for metric in R1_ZERO_METRICS
+    }
 
 
 # ---------------------------------------------------------------- question_only, on both backends
@@ -334,7 +337,8 @@ def test_question_only_prompt_is_the_bare_problem(r1_run, math500):
         assert row["accuracy"] in (0.0, 1.0) and row["format_ok"] in (0.0, 1.0)
     results = r1_run.results["results"]["math500_question_only"]
     assert {key for key in results if "," in key} == {
-        "accuracy,extract", "accuracy_stderr,extract", "format_ok,extract", "format_ok_stderr,extract"
+        "accuracy,extract", "accuracy_stderr,extract", "format_ok,extract", "format_ok_stderr,extract",
+        "grader_timeouts,extract", "grader_timeouts_stderr,extract",
     }  # fmt: skip
     assert 0.0 <= results["accuracy,extract"] <= 1.0
 
