@@ -16,6 +16,8 @@ from typing import Any
 
 import datasets
 
+from lm_eval_math500._latex import brace_end
+
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
 # Text the deepthink tasks put at the start of the response (their gen_prefix), from metadata.
@@ -149,15 +151,10 @@ def _hub_math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) in a reference solution."""
-    for command in ("\\boxed", "\\fbox"):
-        start = text.rfind(command + "{")
-        if start < 0:
-            continue
-        depth, begin = 0, start + len(command)
-        for pos in range(begin, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[pos], 0)
-            if depth == 0:
-                return text[begin + 1 : pos]
-        return None
+    """Content of the last ``\\boxed{...}`` (or, without one, ``\\fbox{...}``) in a reference solution."""
+    for command in ("\\boxed{", "\\fbox{"):
+        start = text.rfind(command)
+        if start >= 0:
+            end = brace_end(text, start + len(command) - 1)
+            return text[start + len(command) : end - 1] if end > 0 else None
     return None
