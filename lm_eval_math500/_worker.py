@@ -21,6 +21,15 @@ import threading
 import time
 
 _STARTUP_LIMIT = 120.0
+_WARM_UP = [
+    ("$x^2+1$", "$1+x^2$"),
+    ("$3$", "$\\sum_{k=1}^{2} k^2$"),
+    ("$4$", "$\\int_0^{2} 2x\\,dx$"),
+    ("$\\frac{\\sqrt{2}}{2}$", "$\\sin(\\pi/4)$"),
+    ("$\\{1, 2\\}$", "$(1, 3]$"),
+    ("$y = 2x$", "$2x - y = 1$"),
+    ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "$\\log_2 8 + e^{i\\pi}$"),
+]
 _MAX_MESSAGE = 1 << 20
 
 
@@ -185,9 +194,12 @@ def _zygote_main(fd: int) -> None:
     """Import the libraries once, then fork a serving child for every request byte."""
     from math_verify import LatexExtractionConfig, parse, verify
 
-    # One comparison here loads the grammar and caches, so that every fork starts warm.
-    verify(parse("$x^2+1$", [LatexExtractionConfig()], parsing_timeout=None),
-           parse("$1+x^2$", [LatexExtractionConfig()], parsing_timeout=None), timeout_seconds=None)
+    # Comparisons of each kind here load the grammar and sympy's lazily imported simplification
+    # code (half a second on first use), so that every fork starts warm.
+    config = [LatexExtractionConfig()]
+    for gold, pred in _WARM_UP:
+        verify(parse(gold, config, parsing_timeout=None), parse(pred, config, parsing_timeout=None),
+               timeout_seconds=None)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     control = socket.socket(fileno=fd)

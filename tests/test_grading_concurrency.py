@@ -79,3 +79,9 @@ def test_child_process_verdicts_are_the_same_in_threads():
     for _ in range(3):
         with ThreadPoolExecutor(max_workers=8) as pool:
             assert list(pool.map(compare_symbolic, SYMBOLIC)) == expected
+
+
+def test_child_process_verdicts_are_the_same_in_a_process_pool():
+    expected = [compare_symbolic(p) for p in SYMBOLIC]
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert list(pool.map(compare_symbolic, SYMBOLIC, chunksize=5)) == expected
