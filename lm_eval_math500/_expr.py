@@ -11,6 +11,7 @@ from __future__ import annotations
 import cmath
 import math
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 from functools import lru_cache
 
@@ -84,7 +85,12 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    """Recursive descent over the token list; builds nested tuples."""
+    """Recursive descent over the token list; builds nested tuples.
+
+    One method per precedence level, loosest first: items (`,`), relation (`=`, `<`, `\\in`, ...),
+    union (`\\cup`), additive (`+`, `-`, `\\pm`), term (`*`, `\\cdot`, `/`, juxtaposition),
+    power (unary sign, `^`), postfix (`!`), atom (numbers, letters, groups, commands).
+    """
 
     def __init__(self, text: str) -> None:
         self.toks = _tokenize(text)
@@ -600,7 +606,7 @@ def stated_value(node: tuple) -> tuple:
     return node
 
 
-def walk(node: tuple):
+def walk(node: tuple) -> Iterator[tuple]:
     """Every node of a tree, the root first (matrix rows and item tuples are descended into)."""
     yield node
     for part in node[1:]:
