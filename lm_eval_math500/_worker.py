@@ -91,7 +91,7 @@ class _Zygote:
         return int(msg.decode()), socket.socket(fileno=fds[0])
 
     def close(self) -> None:
-        """Stop the zygote (its idle children exit when their sockets close)."""
+        """Stop the zygote; children already forked exit when their sockets close."""
         self.sock.close()
         self.proc.kill()
         self.proc.wait()
