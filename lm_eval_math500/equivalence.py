@@ -330,5 +330,6 @@ def compare(pred: str, gold: str, *, problem: str | None = None, timeout: float 
 
 
 def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: float = 1.0) -> bool:
-    """True when `pred` states the same answer as `gold` (in the form `problem` asks for, if given)."""
+    """True when `pred` states the same answer as `gold` (in the form `problem` asks for, if given).
+    Returns within `timeout` seconds; a symbolic check that would take longer counts as not equal."""
     return compare(pred, gold, problem=problem, timeout=timeout).equal
