@@ -42,9 +42,15 @@ SOURCES: dict[str, Source] = {
     "math_validation": Source("DigitalLearningGmbH/MATH-lighteval", "default", "test", "math/test.jsonl"),
 }
 
-# MATH solutions whose last box is not the answer, keyed by the sha1 of the problem text.
-# test/prealgebra/177.json defines \boxed{N} as a function; its solution says the answer is 6.
-_GOLD_ERRATA = {"444d128875d54e398101c776e3351652755112b6": "6"}
+# MATH golds that are not the whole answer, keyed by the sha1 of the problem text.
+_GOLD_ERRATA = {
+    # test/prealgebra/177.json defines \boxed{N} as a function; its solution says the answer is 6.
+    "444d128875d54e398101c776e3351652755112b6": "6",
+    # These ask for all solutions and their solutions box each one; MATH kept only the last box.
+    "cd94b4e052c05adb2a20f2782ce64efb2dca5c4f": "-2, 1",  # test/algebra/1878.json
+    "a8f63146aafb40cdefa03bbfcc98c4eeb8c91ad3": "3, \\frac{2}{5}",  # test/intermediate_algebra/225.json
+    "43200074c78c249106c4b3ce7f2c0929131e8639": "\\frac{\\pi}{4}, \\frac{5\\pi}{4}",  # test/precalculus/679.json
+}
 
 _SUBJECT_DIRS = {
     "Algebra": "algebra",
@@ -134,7 +140,11 @@ def _gsm8k_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def _math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
-    return {key: row[key] for key in SCHEMA}
+    return {**{key: row[key] for key in SCHEMA}, "answer": _gold(row["problem"]) or row["answer"]}
+
+
+def _gold(problem: str) -> str | None:
+    return _GOLD_ERRATA.get(hashlib.sha1(problem.encode("utf-8")).hexdigest())
 
 
 def _hub_math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
@@ -143,7 +153,7 @@ def _hub_math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
     return {
         "problem": row["problem"],
         "solution": row["solution"],
-        "answer": _GOLD_ERRATA.get(digest) or last_boxed(row["solution"]) or "",
+        "answer": _gold(row["problem"]) or last_boxed(row["solution"]) or "",
         "subject": row["type"],
         "level": int(level) if level.isdigit() else None,
         "unique_id": f"test/{_SUBJECT_DIRS.get(row['type'], row['type'])}/sha1-{digest[:12]}",

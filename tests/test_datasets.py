@@ -42,7 +42,7 @@ def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
         for r in local
     ]
     mapped = process_docs(datasets.Dataset.from_list(hub_rows))
-    assert mapped["answer"] == [r["answer"] for r in local]
+    assert mapped["answer"] == docs("math_validation")["answer"]
     assert mapped["level"] == [r["level"] for r in local]
     assert mapped["subject"] == [r["subject"] for r in local]
 
@@ -70,3 +70,13 @@ def test_unreachable_hub_says_what_to_set(monkeypatch):
 def test_deepthink_prefill_is_set_from_metadata():
     assert set(docs("math500")["prefill"]) == {""}
     assert set(docs("math500", deepthink_prefill=True)["prefill"]) == {"<start_deepthink>"}
+
+
+def test_golds_that_kept_one_of_several_boxed_solutions_are_completed():
+    by_id = {doc["unique_id"]: doc["answer"] for doc in docs("math_validation")}
+    assert by_id["test/algebra/1878.json"] == "-2, 1"
+    assert by_id["test/intermediate_algebra/225.json"] == "3, \\frac{2}{5}"
+    assert by_id["test/precalculus/679.json"] == "\\frac{\\pi}{4}, \\frac{5\\pi}{4}"
+    assert by_id["test/prealgebra/177.json"] == "6"
+    local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED / "math/test.jsonl").open())}
+    assert sum(by_id[key] != local[key] for key in local) == 3

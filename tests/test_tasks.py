@@ -128,8 +128,16 @@ def test_instruct_model_without_chat_template_scores_zero_in_cs336_mode():
     [
         ("math500_question_only", "math500/test.jsonl", "problem", "solution", set()),
         ("gsm8k_question_only", "gsm8k/test.jsonl", "question", "answer", set()),
-        # Its solution defines \boxed{N} as a function and ends on \boxed{12}; the answer is 6.
-        ("math_validation_question_only", "math/test.jsonl", "problem", "solution", {"test/prealgebra/177.json"}),
+        # 177's solution defines \boxed{N} as a function and ends on \boxed{12}; the answer is 6.
+        # The other three box two answers side by side where the problem accepts either one, which
+        # as a model's answer is a hedge.
+        (
+            "math_validation_question_only", "math/test.jsonl", "problem", "solution",
+            {
+                "test/prealgebra/177.json", "test/algebra/1730.json",
+                "test/intermediate_algebra/25.json", "test/intermediate_algebra/702.json",
+            },
+        ),  # fmt: skip
     ],
 )
 def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, wrong):
