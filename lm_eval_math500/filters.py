@@ -34,7 +34,7 @@ class ExtractAnswer(Filter):
     """Turn each response into an :class:`Extraction`.
 
     ``strict`` makes a response that fails the format check have no answer (deepthink's strict
-    scoring). ``format_mode`` is passed to :func:`check_format` (``tags`` or ``cs336``).
+    scoring). ``format_mode`` is passed to :func:`analyse` (``tags`` or ``cs336``).
     """
 
     def __init__(self, style: str, format_mode: str = "tags", strict: bool = False, **kwargs: Any) -> None:
@@ -42,7 +42,7 @@ class ExtractAnswer(Filter):
         self.style, self.format_mode, self.strict = style, format_mode, strict
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
-        resps = [list(group) for group in resps]
+        resps = [[r if isinstance(r, str) else "" for r in group] for group in resps]
         restore = self._stop_was_stripped(resps)
         return [[self._extract(self._restore_stop(r) if restore else r) for r in group] for group in resps]
 
@@ -59,5 +59,5 @@ class ExtractAnswer(Filter):
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
     def _extract(self, response: str) -> Extraction:
-        answer, format_ok = analyse(response if isinstance(response, str) else "", self.style, self.format_mode)
+        answer, format_ok = analyse(response, self.style, self.format_mode)
         return Extraction(answer if format_ok or not self.strict else None, format_ok)
