@@ -96,12 +96,6 @@ class ReplayLM(LM):
         self.keep_stop = keep_stop
         self.generations = read_generations(path)
 
-    @classmethod
-    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> "ReplayLM":
-        from lm_eval.utils import simple_parse_args_string
-
-        return cls(**simple_parse_args_string(arg_string))
-
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         served: dict[str, int] = defaultdict(int)
         outputs = []
