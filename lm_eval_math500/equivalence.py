@@ -8,6 +8,7 @@ equations); only answers that parser rejects go to Math-Verify in a killable chi
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -276,8 +277,8 @@ def _same_ratio(p: str, g: str) -> bool:
     return all(_value_equal(a, b) for a, b in zip(pn, gn))
 
 
-def _decide(p: str, g: str, timeout: float) -> Outcome:
-    """Value equality of two canonical strings."""
+def _decide(p: str, g: str, deadline: float) -> Outcome:
+    """Value equality of two canonical strings; symbolic work gets what is left until `deadline`."""
     if p == g:
         return Outcome(True)
     if _is_word(p) or _is_word(g):
@@ -297,7 +298,7 @@ def _decide(p: str, g: str, timeout: float) -> Outcome:
     except ParseError:
         if not (_symbolic_candidate(p) and _symbolic_candidate(g)):
             return Outcome(False)
-        reply = POOL.run({"pred": p, "gold": g}, timeout)
+        reply = POOL.run({"pred": p, "gold": g}, deadline - time.monotonic())
         if reply is None:
             return Outcome(False, timed_out=True)
         return Outcome(bool(reply["equal"]))
@@ -317,11 +318,12 @@ def same_in_process(a: str, b: str) -> bool:
 
 def compare(pred: str, gold: str, *, problem: str | None = None, timeout: float = 1.0) -> Outcome:
     """Equality of answers, then the form `problem` asks for (when given)."""
+    deadline = time.monotonic() + timeout
     if not pred or not pred.strip() or not gold or not gold.strip():
         return Outcome(False)
     p, g = canonical(pred), canonical(gold)
     try:
-        outcome = _decide(p, g, timeout)
+        outcome = _decide(p, g, deadline)
     except (ArithmeticError, RecursionError, ValueError):
         return Outcome(False)  # an answer the checks cannot handle is wrong, never an exception
     if outcome.equal and problem and not form_ok(pred, gold, problem):
