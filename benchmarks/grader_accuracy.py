@@ -17,7 +17,7 @@ from pathlib import Path
 from math_verify import parse, verify
 
 from lm_eval_math500 import extract_answer, grade, is_equivalent
-from lm_eval_math500._forms import requirements
+from lm_eval_math500.grader.forms import requirements
 
 FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"

@@ -16,8 +16,8 @@ from pathlib import Path
 from grader_accuracy import DEFAULT_DATA, FILES, load_rows, math_verify, ours
 
 from lm_eval_math500 import is_equivalent
-from lm_eval_math500._expr import parse
-from lm_eval_math500._latex import _canonical
+from lm_eval_math500.grader.parser import parse
+from lm_eval_math500.grader.latex import _canonical
 
 HARD_LIMIT = 1.0
 OVERHEAD = 0.05  # allowance for returning after the limit: killing the child, scheduling

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from lm_eval_math500.grading import grade
-from lm_eval_math500.equivalence import is_equivalent
+from lm_eval_math500.grader.grading import grade
+from lm_eval_math500.grader.equivalence import is_equivalent
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 
@@ -21,7 +21,7 @@ def tasks_dir() -> Path:
 
 def run_lm_eval(args: list[str]) -> None:
     """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included."""
-    import lm_eval_math500.replay  # noqa: F401  (registers --model replay)
+    import lm_eval_math500.harness.replay  # noqa: F401  (registers --model replay)
     from lm_eval.__main__ import cli_evaluate
 
     if "--include_path" not in args:
@@ -31,7 +31,7 @@ def run_lm_eval(args: list[str]) -> None:
 
 
 def _export(options: argparse.Namespace) -> None:
-    from lm_eval_math500.export import export_rows
+    from lm_eval_math500.analysis.export import export_rows
 
     out = open(options.output, "w", encoding="utf-8") if options.output else sys.stdout
     try:

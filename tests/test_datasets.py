@@ -8,7 +8,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from lm_eval_math500.datasets import DATA_DIR_ENV, SCHEMA, DataUnavailableError, load, process_docs
+from lm_eval_math500.harness.datasets import DATA_DIR_ENV, SCHEMA, DataUnavailableError, load, process_docs
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -13,8 +13,8 @@ import pytest
 from lm_eval.tasks import TaskManager
 
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.metrics import is_correct
-from lm_eval_math500.replay import MissingGenerationError, ReplayLM, problem_key
+from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RUNS = SHARED / "published_runs"

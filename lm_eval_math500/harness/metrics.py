@@ -1,4 +1,4 @@
-"""Per-sample metrics: every verdict comes from :mod:`lm_eval_math500.equivalence`.
+"""Per-sample metrics: every verdict comes from :mod:`lm_eval_math500.grader.equivalence`.
 
 A verdict that hits the grader's time limit is a wrong answer, and ``grader_timeouts`` counts it.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 from statistics import fmean
 from typing import Any
 
-from lm_eval_math500.equivalence import Outcome, compare
-from lm_eval_math500.filters import Extraction
+from lm_eval_math500.grader.equivalence import Outcome, compare
+from lm_eval_math500.harness.filters import Extraction
 
 
 def _samples(results: list[Any]) -> list[Extraction]:

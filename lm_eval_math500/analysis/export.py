@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lm_eval_math500.metrics import is_correct
+from lm_eval_math500.harness.metrics import is_correct
 
 
 def export_rows(samples_path: str | Path, filter_name: str | None = None) -> Iterator[dict[str, Any]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lm_eval_math500.equivalence import compare
-from lm_eval_math500.extraction import analyse
+from lm_eval_math500.grader.equivalence import compare
+from lm_eval_math500.grader.extraction import analyse
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from lm_eval.api.filter import Filter
 from lm_eval.api.registry import register_filter
 
-from lm_eval_math500.extraction import analyse
+from lm_eval_math500.grader.extraction import analyse
 
 # The stop string of each tag style, which the harness cuts from the output.
 _STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-from lm_eval_math500._expr import (
+from lm_eval_math500.grader.parser import (
     EvalError,
     ParseError,
     Value,
@@ -23,9 +23,9 @@ from lm_eval_math500._expr import (
     stated_value,
     variables,
 )
-from lm_eval_math500._forms import form_ok
-from lm_eval_math500._latex import canonical
-from lm_eval_math500._worker import POOL
+from lm_eval_math500.grader.forms import form_ok
+from lm_eval_math500.grader.latex import canonical
+from lm_eval_math500.grader.worker import POOL
 
 _MAX_ITEMS = 64
 _MAX_VARS = 8

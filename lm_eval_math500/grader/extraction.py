@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from lm_eval_math500._expr import ParseError, parse
-from lm_eval_math500._latex import brace_end, canonical
-from lm_eval_math500.equivalence import same_in_process
+from lm_eval_math500.grader.parser import ParseError, parse
+from lm_eval_math500.grader.latex import brace_end, canonical
+from lm_eval_math500.grader.equivalence import same_in_process
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 FORMAT_MODES = ("tags", "cs336")

@@ -13,7 +13,7 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
-from lm_eval_math500._expr import (
+from lm_eval_math500.grader.parser import (
     ParseError,
     evaluate,
     has_decimal,
@@ -23,7 +23,7 @@ from lm_eval_math500._expr import (
     variables,
     walk,
 )
-from lm_eval_math500._latex import canonical
+from lm_eval_math500.grader.latex import canonical
 
 _I = re.IGNORECASE
 # Each requirement and the phrases that ask for it.

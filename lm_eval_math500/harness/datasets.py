@@ -16,7 +16,7 @@ from typing import Any
 
 import datasets
 
-from lm_eval_math500._latex import brace_end
+from lm_eval_math500.grader.latex import brace_end
 
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
