@@ -4,7 +4,8 @@ PRM800K rows: each grader gets `model_answer` (already extracted) and the gold a
 (Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
 ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
 question_only). Our grader also gets the problem text, so form requirements can be checked.
-Rows audited as `suspect_label` are left out.
+Rows audited as `suspect_label` or `label_conflict` (labels that contradict each other) are left out:
+what remains are the consistent rows.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
 
 
+LEFT_OUT = ("suspect_label", "label_conflict")
+
+
 def load_rows(data: Path, name: str) -> list[dict]:
-    """The rows of one graderbench file, without those whose label the audit distrusts."""
+    """The consistent rows of one graderbench file: without those whose label the audit distrusts
+    or that contradict other rows."""
     rows = [json.loads(line) for line in (data / name).open()]
-    return [r for r in rows if not (r.get("audit") or "").startswith("suspect_label")]
+    return [r for r in rows if not (r.get("audit") or "").startswith(LEFT_OUT)]
 
 
 def ours(row: dict) -> tuple[bool, str | None]:

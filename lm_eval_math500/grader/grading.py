@@ -27,9 +27,10 @@ def grade(
     format_mode: str = "tags",
     timeout: float = 1.0,
 ) -> Verdict:
-    """Extract the final answer under `style`, check the format and compare with `gold`.
+    """Extract the final answer under `style` (a prose answer read with `problem` in hand), check
+    the format and compare with `gold` (in the form `problem` asks for).
     Returns within `timeout` seconds (plus a few ms); a comparison cut off there is wrong and flagged."""
-    pred, format_ok = analyse(response, style, format_mode)
+    pred, format_ok = analyse(response, style, format_mode, problem)
     if pred is None:
         return Verdict(correct=False, format_ok=format_ok, pred=None, timed_out=False)
     outcome = compare(pred, gold, problem=problem, timeout=timeout)

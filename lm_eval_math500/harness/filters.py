@@ -44,7 +44,10 @@ class ExtractAnswer(Filter):
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = [[r if isinstance(r, str) else "" for r in group] for group in resps]
         restore = self._stop_was_stripped(resps)
-        return [[self._extract(self._restore_stop(r) if restore else r) for r in group] for group in resps]
+        return [
+            [self._extract(self._restore_stop(r) if restore else r, doc.get("problem")) for r in group]
+            for group, doc in zip(resps, docs, strict=True)
+        ]
 
     def _stop_was_stripped(self, resps: list[list[str]]) -> bool:
         """The harness removes stop strings; a run none of whose outputs keeps one had it removed."""
@@ -58,6 +61,7 @@ class ExtractAnswer(Filter):
         opening, closing = _STOP[self.style]
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
-    def _extract(self, response: str) -> Extraction:
-        answer, format_ok = analyse(response, self.style, self.format_mode)
+    def _extract(self, response: str, problem: str | None) -> Extraction:
+        """The answer and format verdict; the problem text lets a prose answer be read in context."""
+        answer, format_ok = analyse(response, self.style, self.format_mode, problem)
         return Extraction(answer if format_ok or not self.strict else None, format_ok)
