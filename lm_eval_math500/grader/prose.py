@@ -34,6 +34,13 @@ _GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^
 _OPEN, _CLOSE = "([", ")]"
 # `y = 3x`, `x <= 2`: a one-letter name and a relation written before a bare value.
 _LEFT_RELATION = re.compile(r"(?<![\w\\])[A-Za-z]\s*(?:=|<=|>=|!=|<|>|≤|≥)\s*$")
+# An operator or `=` between two bare values of one computation.
+_LINK = re.compile(r"\s*(?:=|\+|-|\*|×|÷|/|\\times|\\cdot|\\div)\s*(?=[-(\d\\])")
+# Where a sentence's conclusion starts: "... is", "so ...", "therefore ...".
+_CONCLUSION = re.compile(
+    r"\b(?:is|are|equals|was|will\s+be|would\s+be|so|therefore|thus|hence|gives|giving|get|gets|becomes)\b|=",
+    re.IGNORECASE,
+)
 _RELATION = re.compile(r"\\le|\\ge|\\ne|\\neq|<|>|≤|≥|!=")
 _APPROX = re.compile(r"\\approx|≈")
 _MAX_STATED = 300
@@ -167,6 +174,15 @@ def _token(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]
         end += 1
     while end > start and text[end - 1] in ".:,'":
         end -= 1  # sentence punctuation, not part of the value
+    for _ in range(12):  # a computation written out in prose: `5 + 3 = 8`
+        link = _LINK.match(text, end, hi)
+        if not link:
+            break
+        end = link.end()
+        while end < hi and text[end] in _GLUE:
+            end += 1
+        while text[end - 1] in ".:,'":
+            end -= 1
     for _ in range(3):  # the brackets around it, while what they enclose is math, not words
         open_at = _balance_left(text, start, lo, 1)
         close = _balance_right(text, end, hi, 1) if open_at >= 0 else -1
@@ -201,17 +217,18 @@ def _words_around(text: str, start: int, end: int) -> tuple[list[str], list[str]
     return before, after
 
 
-def _copied(text: str, start: int, end: int, problem: str | None) -> bool:
-    """Whether the value at text[start:end] is a quantity the problem gave: the value with the
-    word before and after it (or the two after it, at a sentence start) occurs in the problem."""
+def _copied(text: str, start: int, end: int, problem: str | None) -> int:
+    """How surely the value at text[start:end] is a quantity the problem gave: 2 when it occurs
+    there with the word before and after it (or the two after it, at a sentence start), or is a
+    long expression the problem wrote out; 1 when it occurs with the noun after it; else 0."""
     if not problem:
-        return False
+        return 0
     words = re.findall(r"\w+", problem.lower())
     value = re.findall(r"\w+", text[start:end].lower())
     if not value:
-        return False
+        return 0
     if len(value) >= 4 and _occurs(words, value):
-        return True  # an expression the problem wrote out, repeated
+        return 2  # an expression the problem wrote out, repeated
     before, after = _words_around(text, start, end)
     if before and after:
         probe = [before[-1], *value, after[0]]
@@ -220,8 +237,10 @@ def _copied(text: str, start: int, end: int, problem: str | None) -> bool:
     elif len(before) >= 2:
         probe = [*before[-2:], *value]
     else:
-        return False
-    return _occurs(words, probe)
+        probe = []
+    if probe and _occurs(words, probe):
+        return 2
+    return int(bool(after) and after[0].isalpha() and _occurs(words, [*value, after[0]]))
 
 
 def _occurs(words: list[str], probe: list[str]) -> bool:
@@ -254,15 +273,21 @@ def _candidates(text: str, masked: str, lo: int, hi: int) -> list[tuple[int, int
                 if value:
                     found.append((m.start(), m.end(), value, 0))
     spans = [(a, b) for a, b, _, _ in found]
+    taken = -1
     for m in _NUMBER.finditer(masked, lo, hi):
-        if any(a <= m.start() < b for a, b in spans) or _MODULUS.search(masked, max(lo, m.start() - 8), m.start()):
+        if m.start() < taken or any(a <= m.start() < b for a, b in spans):
+            continue
+        if _MODULUS.search(masked, max(lo, m.start() - 8), m.start()):
             continue
         start, end = _token(masked, m.start(), m.end(), lo, hi)
+        taken = end
         found = [f for f in found if not (start <= f[0] and f[1] <= end)]  # a part of this value
-        found.append((start, end, text[start:end], 1))
+        found.append((start, end, _span_value(text[start:end]), 1))
     for m in _NUMBER_WORD.finditer(masked, lo, hi):
-        if m.group(0).lower() == "one" and re.match(r"\s+(?:of|more|another|way|another)\b", masked[m.end() :]):
+        if m.group(0).lower() == "one" and re.match(r"\s+(?:of|more|another|way)\b", masked[m.end() :]):
             continue
+        if masked[m.start() - 1 : m.start()] == "-" or masked[m.end() : m.end() + 1] == "-":
+            continue  # part of a compound word: "non-zero", "eight-hour", "two-digit"
         value = _words_value(m.group(0))
         if value is not None:
             found.append((m.start(), m.end(), value, 2))
@@ -286,12 +311,30 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
         if options:
             return f"({options[-1]})"
     found = _candidates(text, masked, lo, hi)
-    for kind in ((0, 1), (2,)):  # values in math or digits first, number words only without them
-        ranked = [f for f in found if f[3] in kind]
-        fresh = [f for f in ranked if not _copied(text, f[0], f[1], problem)]
-        if fresh:
-            return fresh[-1][2]
-    return found[-1][2] if found else None
+    if not found:
+        return None
+    scored = [(f, _copied(text, f[0], f[1], problem)) for f in found]
+    # The candidates after the sentence's last conclusion word ("is", "so", "=") come first.
+    for marker in reversed(list(_CONCLUSION.finditer(masked, lo, hi))):
+        after = [x for x in scored if x[0][0] >= marker.end()]
+        if after:
+            chosen = _first_fresh(after)
+            if chosen is not None:
+                return chosen
+            break
+    chosen = _first_fresh(scored)
+    return chosen if chosen is not None else found[-1][2]
+
+
+def _first_fresh(scored: list[tuple[tuple[int, int, str, int], int]]) -> str | None:
+    """The first candidate not taken from the problem: values in math or digits before number
+    words, those not seen in the problem at all before those seen there with their noun."""
+    for kind in ((0, 1), (2,)):
+        for allowed in (0, 1):
+            fresh = [f for f, level in scored if f[3] in kind and level <= allowed]
+            if fresh:
+                return fresh[0][2]
+    return None
 
 
 def concluding_answer(text: str, problem: str | None = None) -> str | None:
