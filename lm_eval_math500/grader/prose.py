@@ -38,7 +38,8 @@ _LEFT_RELATION = re.compile(r"(?<![\w\\])[A-Za-z]\s*(?:=|<=|>=|!=|<|>|≤|≥)\s
 _LINK = re.compile(r"\s*(?:=|\+|-|\*|×|÷|/|\\times|\\cdot|\\div)\s*(?=[-(\d\\])")
 # Where a sentence's conclusion starts: "... is", "so ...", "therefore ...".
 _CONCLUSION = re.compile(
-    r"\b(?:is|are|equals|was|will\s+be|would\s+be|so|therefore|thus|hence|gives|giving|get|gets|becomes)\b|=",
+    r"\b(?:is|are|equals|was|will\s+be|would\s+be|so|therefore|thus|hence|gives|giving|get|gets|becomes|"
+    r"simplif\w*(?:\s+to)?|reduces(?:\s+to)?)\b|=",
     re.IGNORECASE,
 )
 _RELATION = re.compile(r"\\le|\\ge|\\ne|\\neq|<|>|≤|≥|!=")
@@ -98,8 +99,8 @@ _OPTION = re.compile(r"\(([A-E])\)")
 
 
 def is_cut_off(text: str) -> bool:
-    """Whether the response stops mid-work (the token budget ran out): it ends inside a math span,
-    on an operator or an open bracket, or on a word no sentence ends with."""
+    """Whether the response stops mid-work (the token budget ran out): it ends inside a math span
+    or a bracket, on an operator, or on a word no sentence ends with."""
     tail = text[-2000:].rstrip()
     if not tail:
         return False
@@ -107,6 +108,9 @@ def is_cut_off(text: str) -> bool:
     if paragraph.count("\\(") > paragraph.count("\\)") or paragraph.count("\\[") > paragraph.count("\\]"):
         return True
     if paragraph.count("$$") % 2:
+        return True
+    last_line = paragraph.rsplit("\n", 1)[-1]
+    if last_line.count("(") > last_line.count(")"):
         return True
     return tail[-1] in "=+-*/^_({[,:\\" or bool(_DANGLING.search(tail))
 
