@@ -153,6 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     adjudicated = read_adjudications(ADJUDICATIONS)
     summary = []
+    seen: set[tuple[str, int, int]] = set()
     for run in RUNS:
         if args.only and args.only not in run.file:
             continue
@@ -160,6 +161,7 @@ def main() -> None:
         print(f"\n## {run.file} ({run.task}, filter {run.filter})")
         counts = {"ours": 0, "source": 0, "ambiguous": 0, "unadjudicated": 0}
         for d in differences:
+            seen.add((d.file, d.idx, d.sample))
             note = adjudicated.get((d.file, d.idx, d.sample))
             right = note["right"] if note else "unadjudicated"
             counts[right] += 1
@@ -172,6 +174,10 @@ def main() -> None:
     for name, total, source_right, ours_right, n_diff, c in summary:
         print(f"| {name} | {total} | {source_right / total:.1%} ({source_right}) | {ours_right / total:.1%} ({ours_right}) "
               f"| {n_diff} | {c['ours']} | {c['source']} | {c['ambiguous']} | {c['unadjudicated']} |")
+    replayed = {run.file for run in RUNS if not args.only or args.only in run.file}
+    stale = [key for key in adjudicated if key[0] in replayed and key not in seen]
+    if stale:
+        print(f"\n{len(stale)} adjudicated samples no longer differ: " + ", ".join(f"{f.split('__')[0]} {i}/{k}" for f, i, k in stale))
 
 
 if __name__ == "__main__":
