@@ -246,5 +246,6 @@ def test_ratios_and_clock_times():
     assert same("2:4", "1:2")
     assert not same("\\frac{1}{2}", "1:2")
     assert not same("2:1", "1:2")
-    assert same("4:51:06", "4\\!:\\!51\\!:\\!06 \\text{ p.m.}")
+    assert same("16:51:06", "4\\!:\\!51\\!:\\!06 \\text{ p.m.}")
+    assert not same("4:51:06", "4\\!:\\!51\\!:\\!06 \\text{ p.m.}")  # a time without p.m. is another time
     assert not same("3:51:06", "4:51:06")
