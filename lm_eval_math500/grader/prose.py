@@ -11,6 +11,7 @@ mid-work.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lm_eval_math500.grader.latex import canonical
 from lm_eval_math500.grader.parser import ParseError, parse
@@ -46,6 +47,8 @@ _RELATION = re.compile(r"\\le|\\ge|\\ne|\\neq|<|>|≤|≥|!=")
 _APPROX = re.compile(r"\\approx|≈")
 _MAX_STATED = 300
 _TAIL = _MAX_STATED * 8
+_MAX_SENTENCES = 40  # a concluding sentence is among the last few; a check loop is not read further
+_MAX_CANDIDATES = 24
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -193,7 +196,7 @@ def _token(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]
         if close < 0 or re.search(r"[A-Za-z]{3,}|[.!?]\s", text[open_at:close].replace("\\", " \\")):
             break
         start, end = open_at, close
-    relation = _LEFT_RELATION.search(text, lo, start)
+    relation = _LEFT_RELATION.search(text, max(lo, start - 8), start)
     if relation:
         start = relation.start()
     return start, end
@@ -227,7 +230,7 @@ def _copied(text: str, start: int, end: int, problem: str | None) -> int:
     long expression the problem wrote out; 1 when it occurs with the noun after it; else 0."""
     if not problem:
         return 0
-    words = re.findall(r"\w+", problem.lower())
+    words = _problem_words(problem)
     value = re.findall(r"\w+", text[start:end].lower())
     if not value:
         return 0
@@ -245,6 +248,11 @@ def _copied(text: str, start: int, end: int, problem: str | None) -> int:
     if probe and _occurs(words, probe):
         return 2
     return int(bool(after) and after[0].isalpha() and _occurs(words, [*value, after[0]]))
+
+
+@lru_cache(maxsize=256)
+def _problem_words(problem: str) -> list[str]:
+    return re.findall(r"\w+", problem.lower())
 
 
 def _occurs(words: list[str], probe: list[str]) -> bool:
@@ -269,7 +277,7 @@ def _candidates(text: str, masked: str, lo: int, hi: int) -> list[tuple[int, int
     (0 a math span or bold value, 1 a bare value, 2 number words)."""
     found: list[tuple[int, int, str, int]] = []
     for pattern in (_DISPLAY_SPAN, _BOLD, _DOLLAR_MATH):
-        for m in pattern.finditer(text, lo, hi):
+        for m in list(pattern.finditer(text, lo, hi))[-2 * _MAX_CANDIDATES :]:
             body = next(g for g in m.groups() if g is not None)
             aside = text[m.start() - 1 : m.start()] == "(" and text[m.end() : m.end() + 1] == ")"
             if re.search(r"\d", body) and not aside and not any(f[0] <= m.start() < f[1] for f in found):
@@ -277,16 +285,19 @@ def _candidates(text: str, masked: str, lo: int, hi: int) -> list[tuple[int, int
                 if value:
                     found.append((m.start(), m.end(), value, 0))
     spans = [(a, b) for a, b, _, _ in found]
+    bare: list[tuple[int, int, str, int]] = []
     taken = -1
-    for m in _NUMBER.finditer(masked, lo, hi):
+    for m in list(_NUMBER.finditer(masked, lo, hi))[-2 * _MAX_CANDIDATES :]:
         if m.start() < taken or any(a <= m.start() < b for a, b in spans):
             continue
         if _MODULUS.search(masked, max(lo, m.start() - 8), m.start()):
             continue
         start, end = _token(masked, m.start(), m.end(), lo, hi)
         taken = end
-        found = [f for f in found if not (start <= f[0] and f[1] <= end)]  # a part of this value
-        found.append((start, end, _span_value(text[start:end]), 1))
+        while bare and start <= bare[-1][0]:
+            bare.pop()  # a part of this value
+        bare.append((start, end, _span_value(text[start:end]), 1))
+    found += bare
     for m in _NUMBER_WORD.finditer(masked, lo, hi):
         if m.group(0).lower() == "one" and re.match(r"\s+(?:of|more|another|way)\b", masked[m.end() :]):
             continue
@@ -314,7 +325,7 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
         options = _OPTION.findall(masked, lo, hi)
         if options:
             return f"({options[-1]})"
-    found = _candidates(text, masked, lo, hi)
+    found = _candidates(text, masked, lo, hi)[-_MAX_CANDIDATES:]
     if not found:
         return None
     scored = [(f, _copied(text, f[0], f[1], problem)) for f in found]
@@ -352,7 +363,7 @@ def concluding_answer(text: str, problem: str | None = None) -> str | None:
     masked = _masked(tail)
     sentences = _sentences(tail, masked)
     fallback = None
-    for start, end in reversed(sentences):
+    for start, end in reversed(sentences[-_MAX_SENTENCES:]):
         answer = _choose(tail, masked, start, end, problem)
         if answer is None:
             continue
