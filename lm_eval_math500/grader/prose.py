@@ -79,6 +79,8 @@ _CHECK = re.compile(
     r"|\bchecks out\b",
     re.IGNORECASE,
 )
+# A statement of the answer that only checks it.
+_CHECKING = re.compile(r"\b(?:check\w*|verif\w*|confirm\w*|test\w*)\b[^.!?\n]*$", re.IGNORECASE)
 # Sentences that reject a value tried ("x = 14 is not a solution").
 _REJECT = re.compile(
     r"\bnot (?:a |the )?(?:solution|valid|possible|correct|an? answer|the answer|equal)\b|\bis (?:still )?not\b|"
@@ -408,8 +410,10 @@ def stated_answer(text: str, problem: str | None = None) -> tuple[int, str] | No
     """(where the statement starts, the answer) after the last 'final answer is' / 'the answer
     is' / 'Answer:' / '####' phrase, or None."""
     last = None
-    for last in _STATED.finditer(text):
-        pass
+    for found in _STATED.finditer(text):
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        if not _CHECKING.search(text, line_start, found.start()):  # "we may check our answer: ..."
+            last = found
     if last is None:
         return None
     rest = text[last.end() : last.end() + _MAX_STATED * 4].lstrip(" \t:*")
