@@ -25,6 +25,8 @@ _CORRECTION = re.compile(
 )
 # Working between two boxes: an equation, a relation or a new row of an aligned derivation.
 _WORKING = re.compile(r"=|<|>|\\le|\\ge|\\\\")
+# The name written just before a box: `a = \boxed{2}`, `$b=$ \boxed{5}`.
+_LABEL = re.compile(r"(?<![\\\w])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 _MAX_STATED = 300
 _WINDOW = 65536
 
@@ -56,6 +58,12 @@ def _boxes(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _labels_differ(text: str, first: int, second: int) -> bool:
+    """Whether the boxes at `first` and `second` both follow a label (`a =`) and name different things."""
+    a, b = (_LABEL.search(text, max(0, at - 40), at) for at in (first, second))
+    return bool(a and b) and a.group(1) != b.group(1)
+
+
 def _final_box(text: str) -> tuple[bool, str | None]:
     """(box found, answer) from the final group of boxes.
 
@@ -72,9 +80,14 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
         between = text[box[1] : group[0][0]]
+        if _labels_differ(text, box[0], group[0][0]):
+            between = _LABEL.sub("", between)  # `a = \boxed{2}, b = \boxed{5}`: a new label is not working
         if _WORKING.search(between) or _CORRECTION.search(between):
             break
         group.insert(0, box)
+    labels = [_LABEL.search(text, max(0, at - 40), at) for at, _, _ in group]
+    if len(group) > 1 and all(labels) and len({m.group(1) for m in labels}) == len(group):  # labelled parts
+        return True, ", ".join(f"{m.group(1)} = {c}" for m, (_, _, c) in zip(labels, group))
     values: list[str] = []
     for _, _, content in reversed(group):  # of equal values, the last-written form is kept
         if not any(content == v or same_in_process(content, v) for v in values):
@@ -89,12 +102,12 @@ def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | N
     text = text[-_WINDOW:]
     boxed, ans = _final_box(text)
     stated = prose.stated_answer(text, problem)
-    if boxed and not (stated and stated[0] >= _boxes(text)[-1][1] and prose.states_a_value(stated[1])):
+    if boxed and not (stated and stated.direct and stated.start >= _boxes(text)[-1][1]):
         return True, ans
     if prose.is_cut_off(text):
         return False, None
     if stated is not None:
-        return True, stated[1]
+        return True, stated.answer
     return False, prose.concluding_answer(text, problem)
 
 

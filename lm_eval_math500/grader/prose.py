@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from lm_eval_math500.grader.latex import canonical
 from lm_eval_math500.grader.parser import ParseError, parse
@@ -79,6 +80,8 @@ _CHECK = re.compile(
     r"|\bchecks out\b",
     re.IGNORECASE,
 )
+# A statement whose value comes first: math, a number, a bracket or a number word.
+_LEADING_VALUE = re.compile(r"\s*(?:\$|\\[(\[a-zA-Z]|[-+(\[{]?\d|\(|\*\*|(?:%s)\b)" % "|".join(_UNITS), re.IGNORECASE)
 # A statement of the answer that only checks it.
 _CHECKING = re.compile(r"\b(?:check\w*|verif\w*|confirm\w*|test\w*)\b[^.!?\n]*$", re.IGNORECASE)
 # Sentences that reject a value tried ("x = 14 is not a solution").
@@ -112,9 +115,9 @@ def is_cut_off(text: str) -> bool:
     paragraph = tail.rsplit("\n\n", 1)[-1]
     if paragraph.count("\\(") > paragraph.count("\\)") or paragraph.count("\\[") > paragraph.count("\\]"):
         return True
-    if paragraph.count("$$") % 2:
-        return True
     last_line = paragraph.rsplit("\n", 1)[-1]
+    if _STATED.search(last_line):
+        return False  # it ends on its statement of the answer
     if last_line.count("(") > last_line.count(")"):
         return True
     return tail[-1] in "=+-*/^_({[,:\\" or bool(_DANGLING.search(tail))
@@ -152,7 +155,7 @@ def _words_value(phrase: str) -> str | None:
 
 
 def states_a_value(text: str) -> bool:
-    """Whether a stated answer holds a value (digits, LaTeX or number words), not only words."""
+    """Whether a text holds a value (digits, LaTeX or number words), not only words."""
     return bool(re.search(r"\d|\\[a-zA-Z]", text)) or number_words(text) is not None
 
 
@@ -406,9 +409,18 @@ def _statement_value(line: str, problem: str | None) -> str | None:
     return ans.strip().rstrip(".").strip() or None
 
 
-def stated_answer(text: str, problem: str | None = None) -> tuple[int, str] | None:
-    """(where the statement starts, the answer) after the last 'final answer is' / 'the answer
-    is' / 'Answer:' / '####' phrase, or None."""
+class Statement(NamedTuple):
+    """An answer stated in prose: where its phrase starts, the answer, and whether the value
+    comes right after the phrase ("the answer is 15", not "the final answer is positive")."""
+
+    start: int
+    answer: str
+    direct: bool
+
+
+def stated_answer(text: str, problem: str | None = None) -> Statement | None:
+    """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
+    that is not a check of it, or None."""
     last = None
     for found in _STATED.finditer(text):
         line_start = text.rfind("\n", 0, found.start()) + 1
@@ -421,4 +433,5 @@ def stated_answer(text: str, problem: str | None = None) -> tuple[int, str] | No
         rest = rest.lstrip()
     line = rest.split("\n\n", 1)[0].split("\n", 1)[0] if not rest.startswith("$$") else rest
     ans = _statement_value(line, problem)
-    return (last.start(), ans[: _MAX_STATED * 4]) if ans else None
+    direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line)))
+    return Statement(last.start(), ans[: _MAX_STATED * 4], direct) if ans else None
