@@ -398,7 +398,7 @@ def _statement_value(line: str, problem: str | None) -> str | None:
         count = 1
         while count < len(spans) and _JOINER.fullmatch(line, spans[count - 1].end(), spans[count].start()):
             count += 1
-        return ", ".join(next(g for g in m.groups() if g is not None) for m in spans[:count])
+        return ", ".join(next(g for g in m.groups() if g is not None).strip() for m in spans[:count])
     words = number_words(line)
     if words is not None:
         return words
@@ -431,7 +431,7 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     rest = text[last.end() : last.end() + _MAX_STATED * 4].lstrip(" \t:*")
     if rest.startswith("\n"):
         rest = rest.lstrip()
-    line = rest.split("\n\n", 1)[0].split("\n", 1)[0] if not rest.startswith("$$") else rest
+    line = rest if rest.startswith(("$$", "\\[")) else rest.split("\n\n", 1)[0].split("\n", 1)[0]
     ans = _statement_value(line, problem)
     direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line)))
     return Statement(last.start(), ans[: _MAX_STATED * 4], direct) if ans else None
