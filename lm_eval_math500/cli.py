@@ -14,6 +14,7 @@ import difflib
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -21,8 +22,8 @@ from typing import NoReturn, TextIO
 PROG = "lm-eval-math500"
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 DESCRIPTION = (
-    "MATH-500, GSM8K and MATH-validation tasks for lm-evaluation-harness. "
-    "`lm-eval-math500 COMMAND --help` describes each command."
+    "MATH-500, GSM8K and MATH-validation tasks for lm-evaluation-harness, the replay model that "
+    "re-grades saved generations, export and grading. 'lm-eval-math500 COMMAND --help' describes a command."
 )
 
 
@@ -39,12 +40,16 @@ def run_help() -> str:
     """What ``run`` adds to lm-eval's ``run``, printed above lm-eval's own help."""
     from lm_eval_math500.harness.replay import ARGUMENTS
 
-    arguments = "\n".join(f"  {name:<10} {meaning}" for name, meaning in ARGUMENTS.items())
+    arguments = "\n".join(
+        textwrap.fill(meaning, width=100, initial_indent=f"  {name:<11}", subsequent_indent=" " * 13)
+        for name, meaning in ARGUMENTS.items()
+    )
     return (
-        f"{PROG} run ARGS is lm-eval's `run` with this package's tasks included (unless --include_path is given)\n"
+        f"{PROG} run ARGS is lm-eval's run with this package's tasks included (unless --include_path is given)\n"
         "and one more model, replay. It prints one row per task and filter, the verdict first.\n\n"
         "--model replay answers each request with a generation saved earlier for the same problem, so saved\n"
-        "outputs are re-graded by these tasks, e.g.\n"
+        "outputs are re-graded by these tasks. It reads lm-eval samples files, this package's export, CS336 /\n"
+        "Dr. GRPO results.jsonl (prompt + response) and Qwen2.5-Math outputs (question + code), e.g.\n"
         f"  {PROG} run --model replay --model_args path=runs/results.jsonl,keep_stop=True --tasks math500_r1zero\n"
         "Its --model_args:\n"
         f"{arguments}\n\n"
@@ -180,8 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "run",
-        help="lm-eval run with these tasks included and --model replay (re-grade saved generations) available; "
-        "`run --help` for more",
+        help="lm-eval run with these tasks included and --model replay (re-grade saved generations); "
+        "see run --help",
         add_help=False,
     )
 
