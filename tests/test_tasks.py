@@ -248,12 +248,14 @@ def test_export_writes_one_line_per_problem(tmp_path):
         "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
     }  # fmt: skip
     assert sum(row["format_ok"] for row in rows) == 82
-    accuracy = {
-        row["doc_id"]: row["accuracy"]
+    # correct is the cs336 filter's verdict: the answer counts only when CS336's format holds.
+    answer_reward = {
+        row["doc_id"]: row["answer_reward"]
         for row in map(json.loads, samples.read_text().splitlines())
         if row["filter"] == "cs336"
     }
-    assert [row["correct"] for row in rows] == [bool(accuracy[i]) for i in range(500)]
+    assert [row["correct"] for row in rows] == [bool(answer_reward[i]) for i in range(500)]
+    assert sum(row["correct"] for row in rows) == 17
 
 
 def test_grade_command_prints_a_json_verdict():
