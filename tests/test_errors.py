@@ -202,3 +202,34 @@ def test_run_help_says_what_replay_is_and_its_arguments():
     for argument in ("path", "keep_stop", "model"):
         assert re.search(rf"^  {argument} +\S", ours, re.MULTILINE)
     assert "--model_args" in lm_eval_help and "--tasks" in lm_eval_help
+
+
+def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
+    doc = {"problem": "1 + 1?", "answer": "2", "unique_id": "p/0", "subject": "Algebra", "level": 1}
+    common = {"doc_id": 0, "doc": doc, "resps": [["<answer>2"]], "filtered_resps": [["2"]], "accuracy": 1.0}
+    rows = [
+        # r1_zero: the right answer in the wrong format counts for accuracy but not for answer_reward.
+        {**common, "filter": "cs336", "format_ok": 0.0, "answer_reward": 0.0},
+        {**common, "filter": "tags", "format_ok": 1.0, "answer_reward": 1.0},
+        # Three repeats of which two are right.
+        {**common, "filter": "extract", "resps": [["2", "3", "2"]], "filtered_resps": [["2", "3", "2"]],
+         "accuracy": 2 / 3, "format_ok": 1.0},
+    ]  # fmt: skip
+    path = tmp_path / "samples.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def export(filter_name: str) -> dict:
+        result = run_cli("export", str(path), "--filter", filter_name)
+        assert result.returncode == 0, result.stderr
+        (line,) = result.stdout.splitlines()
+        return json.loads(line)
+
+    cs336 = export("cs336")
+    assert (cs336["correct"], cs336["format_ok"], cs336["pred"]) == (False, False, "2")
+    assert export("tags")["correct"] is True
+    repeated = export("extract")
+    assert repeated["correct"] == pytest.approx(2 / 3)
+    assert repeated["pred"] == ["2", "3", "2"] and repeated["pred_text"] == ["2", "3", "2"]
+    assert set(export("tags")) == {
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
+    }  # fmt: skip
