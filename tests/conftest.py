@@ -88,7 +88,9 @@ def offline_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, dataset_docs: Callable[[str], list[dict[str, Any]]]) -> TinyModel:
+def tiny_model(
+    tmp_path_factory: pytest.TempPathFactory, dataset_docs: Callable[[str], list[dict[str, Any]]]
+) -> TinyModel:
     """A tiny seeded Qwen2 model + ChatML byte-level BPE tokenizer, saved with ``save_pretrained``.
 
     Its tokenizer is trained on the MATH-500 problems; see ``tiny_model.py`` for the responses it

@@ -64,7 +64,8 @@ RUN_ERRORS = [
     ),
     (
         ["--model_args", "path=INPUTS/saved.jsonl,keep_stopp=True"],
-        "unknown replay argument 'keep_stopp' (did you mean 'keep_stop'?); the replay model takes path, keep_stop, model",
+        "unknown replay argument 'keep_stopp' (did you mean 'keep_stop'?); "
+        "the replay model takes path, keep_stop, model",
     ),
     (["--model_args", "keep_stop=True"], "the replay model needs a file: --model_args path=FILE"),
     (["--model_args", "path=INPUTS/saved.jsonl,keep_stop=maybe"], "keep_stop takes True or False, not 'maybe'"),
@@ -79,16 +80,19 @@ def test_bad_replay_input_is_one_line(inputs, args, expected):
 
 
 def test_unknown_task_suggests_the_nearest_names(inputs):
-    result = run_cli("run", "--model", "replay", "--model_args", f"path={inputs}/saved.jsonl", "--tasks", "math500_r1zeroo")
+    saved = f"path={inputs}/saved.jsonl"
+    result = run_cli("run", "--model", "replay", "--model_args", saved, "--tasks", "math500_r1zeroo")
     assert error_line(result) == (
-        f"{PROG}: error: task 'math500_r1zeroo' not found; did you mean math500_r1zero, math500_all, math500_question_only?"
+        f"{PROG}: error: task 'math500_r1zeroo' not found; "
+        "did you mean math500_r1zero, math500_all, math500_question_only?"
     )
 
 
 EXPORT_ERRORS = [
     (
         "missing.jsonl",
-        "INPUTS/missing.jsonl does not exist; pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
+        "INPUTS/missing.jsonl does not exist; "
+        "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
     ),
     (
         "results.json",
@@ -159,7 +163,7 @@ def test_grade_of_a_missing_response_file_is_one_line(tmp_path):
     ("args", "expected"),
     [
         (["grade", "--gold", "1"], "one of the arguments --response --response-file --pred is required"),
-        (["grade", "--gold", "1", "--response", "1", "--pred", "1"], "argument --pred: not allowed with argument --response"),
+        (["grade", "--gold", "1", "--response", "1", "--pred", "2"], "--pred: not allowed with argument --response"),
         (["tasks-dir", "extra"], "unrecognized arguments: extra"),
         (["grades"], "argument command: invalid choice: 'grades'"),
     ],

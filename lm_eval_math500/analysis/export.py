@@ -34,7 +34,9 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                raise SamplesFileError(f"{path} is not a samples file (line {line_number} is not JSON); {_FIX}") from None
+                raise SamplesFileError(
+                    f"{path} is not a samples file (line {line_number} is not JSON); {_FIX}"
+                ) from None
             missing = [field for field in SAMPLES_FIELDS if not isinstance(row, dict) or field not in row]
             if missing:
                 raise SamplesFileError(
@@ -63,8 +65,11 @@ def export_rows(samples_path: str | Path, filter_name: str | None = None) -> lis
     if filter_name is None:
         filter_name = filters[0]
     elif filter_name not in filters:
-        raise SamplesFileError(f"{samples_path} has no filter {filter_name!r}; pass --filter one of {', '.join(filters)}")
-    return [_export_row(row) for row in sorted((r for r in rows if r["filter"] == filter_name), key=lambda r: r["doc_id"])]
+        raise SamplesFileError(
+            f"{samples_path} has no filter {filter_name!r}; pass --filter one of {', '.join(filters)}"
+        )
+    chosen = sorted((row for row in rows if row["filter"] == filter_name), key=lambda row: row["doc_id"])
+    return [_export_row(row) for row in chosen]
 
 
 def _export_row(row: dict[str, Any]) -> dict[str, Any]:

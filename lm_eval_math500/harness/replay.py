@@ -56,7 +56,9 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     if not path:
         raise ReplayInputError("the replay model needs a file: --model_args path=FILE")
     if not Path(path).is_file():
-        raise ReplayInputError(f"replay file {path} does not exist; pass a saved-generations JSONL as --model_args path=FILE")
+        raise ReplayInputError(
+            f"replay file {path} does not exist; pass a saved-generations JSONL as --model_args path=FILE"
+        )
     if not isinstance(arguments.get("keep_stop", False), bool):
         raise ReplayInputError(f"keep_stop takes True or False, not {arguments['keep_stop']!r}")
 
@@ -113,7 +115,8 @@ def read_generations(path: str | Path) -> dict[str, list[str]]:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
                 raise ReplayInputError(
-                    f"{path}:{line_number} is not JSON ({error.msg}); each line of a replay file must be one JSON object"
+                    f"{path}:{line_number} is not JSON ({error.msg}); "
+                    "each line of a replay file must be one JSON object"
                 ) from None
             if not isinstance(row, dict):
                 raise ReplayInputError(f"{path}:{line_number} is not a JSON object; each line must be one object")
