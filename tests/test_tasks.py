@@ -336,7 +336,8 @@ def test_instruct_model_given_the_raw_r1_prompt_is_scored_on_its_boxed_answers()
     samples = replay(INSTRUCT_RUN, "math500_boxed")["samples"]["math500_boxed"]
     right = [s for s in samples if s["accuracy"] == 1]
     assert len(right) == 249  # 49.8%; a crude last-box exact match gives 44.2%
-    assert all("\\boxed" in s["resps"][0][0] for s in right)
+    # All but 6 are boxed (those state their answer in prose or in an <answer> tag).
+    assert sum("\\boxed" in s["resps"][0][0] for s in right) == 243
 
 
 def test_sky_t1_replay_reports_unfinished_thinking_and_never_grades_inside_the_trace():
