@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tiny_model import TinyModel, build_tiny_model
+from tiny_model import THINKING_CHATML_TEMPLATE, TinyModel, build_tiny_model, with_chat_template
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The project's shared data folder sits beside the checkout: <workspace>/shared/data.
@@ -52,3 +52,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> T
     with (shared_data / "math500" / "test.jsonl").open(encoding="utf-8") as handle:
         problems = [json.loads(line)["problem"] for line in handle if line.strip()]
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), problems)
+
+
+@pytest.fixture(scope="session")
+def thinking_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: TinyModel) -> TinyModel:
+    """The tiny model with a chat template that opens ``<think>`` for the assistant, as R1-distills' does."""
+    return with_chat_template(tiny_model, tmp_path_factory.mktemp("thinking") / "model", THINKING_CHATML_TEMPLATE)
