@@ -141,3 +141,15 @@ def test_a_finished_run_is_set_against_the_published_score(tmp_path):
     assert comparison.stderr == pytest.approx(100 * (0.034 * 0.966 / 499) ** 0.5, rel=1e-3)
     printed = run_cli("reproduce", "cs336_r1zero", "--compare", str(out)).stdout
     assert "2.6" in printed and "3.4 ± 0.8" in printed and "+0.8" in printed
+
+
+def test_the_r1_distill_example_prints_the_one_gpu_vllm_command():
+    script = Path(__file__).resolve().parents[1] / "examples" / "reproduce_r1_distill_qwen_1.5b.py"
+    result = subprocess.run([sys.executable, str(script), "--dry-run"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    argv = result.stdout.split()
+    assert argv[:2] == ["lm-eval", "run"] and argv[argv.index("--model") + 1] == "vllm"
+    assert argv[argv.index("--config") + 1] == str(load_preset("r1_distill_qwen").path)
+    model_args = dict(item.split("=", 1) for item in argv[argv.index("--model_args") + 1].split(","))
+    assert model_args["pretrained"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    assert int(model_args["max_model_len"]) > load_preset("r1_distill_qwen").config["gen_kwargs"]["max_gen_toks"]
