@@ -53,8 +53,8 @@ class Request:
     def of(cls, arguments: Any) -> "Request":
         """From a request's arguments ``(prompt, generation kwargs)``, as lm-eval holds and logs them."""
         prompt, kwargs = (list(arguments) + [None, None])[:2]
-        budget = kwargs.get("max_gen_toks") if isinstance(kwargs, Mapping) else None
-        return cls(prompt if isinstance(prompt, str) else "", int(budget) if budget else None)
+        limit = kwargs.get("max_gen_toks") if isinstance(kwargs, Mapping) else None
+        return cls(prompt if isinstance(prompt, str) else "", int(limit) if limit else None)
 
 
 def _requests_being_filtered(count: int) -> list[Request] | None:
