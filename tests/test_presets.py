@@ -59,7 +59,9 @@ def test_every_required_preset_exists():
 
 @pytest.fixture(scope="module")
 def repeats() -> dict[str, int]:
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED / "data")})
+    manager = TaskManager(
+        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED / "data")}
+    )
     tasks = {entry.task for name in REQUIRED for entry in load_preset(name).published}
     loaded = manager.load(sorted(tasks))["tasks"]
     return {name: int(task.config.repeats) for name, task in loaded.items()}

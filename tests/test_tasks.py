@@ -355,6 +355,33 @@ def test_sky_t1_replay_reports_unfinished_thinking_and_never_grades_inside_the_t
     assert metrics["accuracy,extract"] == pytest.approx(303 / 500)
 
 
+def test_qwen_math_7b_base_replay_differs_from_qwens_verdicts_only_where_reviewed():
+    """Qwen2.5-Math-7B base with the qwen25-math-cot prompt (SkyThought's run): 52.4 reported."""
+    source = RUNS / "qwen25_math_7b_base__math500__qwen25mathcot_greedy_max32768__skythought.jsonl"
+    qwen = {problem_key(row["question"]): row["score"][0] for row in read_jsonl(source)}
+    samples = replay(source, "math500_boxed", boxed_instruction="system")["samples"]["math500_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 263
+    differ = {
+        s["doc"]["answer"]: s["accuracy"] for s in samples if s["accuracy"] != qwen[problem_key(s["doc"]["problem"])]
+    }
+    # Two right answers Qwen rejects; the union of intervals is a miss of ours (spaces inside the intervals).
+    assert differ == {"10,\\!080": 1, "\\text{(B)}": 1, "(2,12) \\cup (12,102)": 0}
+
+
+def test_tora_gsm8k_replay_differs_only_on_unboxed_program_outputs():
+    """ToRA-70B on GSM8K: 84.3 reported; ToRA reads an unboxed answer from the last program output."""
+    source = RUNS / "tora_70b__gsm8k_test__tora_greedy__microsoft_tora.jsonl"
+    tora = {problem_key(row["question"]): row for row in read_jsonl(source)}
+    samples = replay(source, "gsm8k_boxed")["samples"]["gsm8k_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 1109
+    missed = [
+        s for s in samples
+        if not s["accuracy"] and tora[problem_key(s["doc"]["problem"])]["pred"][0] == s["doc"]["answer"]
+    ]  # fmt: skip
+    assert len(missed) == 3
+    assert all("\\boxed" not in s["resps"][0][0] and "```output" in s["resps"][0][0] for s in missed)
+
+
 def test_lm_eval_validate_passes_on_every_task_and_group():
     result = subprocess.run(
         [

@@ -163,7 +163,8 @@ def _model_of(run: Run) -> str:
 
 def _matches(model: str, hub_id: str) -> bool:
     """Whether a run's model (a hub id or a local path) is the published model."""
-    return model.rstrip("/").lower().endswith(hub_id.lower()) or Path(model).name.lower() == hub_id.split("/")[-1].lower()
+    model, hub_id = model.rstrip("/").lower(), hub_id.lower()
+    return model.endswith(hub_id) or Path(model).name == hub_id.split("/")[-1]
 
 
 def compare(preset: Preset, run: Run) -> list[Comparison]:
@@ -189,7 +190,8 @@ def _comparison(entry: Published, run: Run) -> Comparison:
     value, stderr = task.value(metric, filter_name)
     problems = task.problems(filter_name)
     # The CS336 rewards credit an answer only in the right format; the other metrics any right answer.
-    credited = [[r.correct and (r.format_ok or metric not in ("answer_reward", "reward")) for r in p.responses] for p in problems]
+    needs_format = metric in ("answer_reward", "reward")
+    credited = [[r.correct and (r.format_ok or not needs_format) for r in p.responses] for p in problems]
     responses = [(ok, r.unfinished) for p, oks in zip(problems, credited) for r, ok in zip(p.responses, oks)]
     if stderr is None:  # the run skipped the bootstrap: the standard error of the mean over problems
         per_problem = [fmean(oks) for oks in credited]
