@@ -176,6 +176,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
+def _reproduce(options: argparse.Namespace) -> None:
+    """Run a preset (or print its command), or set a finished run against the preset's published scores."""
+    from lm_eval_math500.analysis import reproduce
+    from lm_eval_math500.analysis.samples import RunReadError, read_run
+
+    try:
+        preset = reproduce.load_preset(options.preset)
+        if options.compare:
+            print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(options.compare))))
+            return
+    except (ValueError, RunReadError) as err:
+        raise CommandError(str(err)) from None
+    if options.model_args is None:
+        raise CommandError("reproduce needs --model_args pretrained=MODEL to run, or --compare RUN_FOLDER")
+    output_path = options.output_path or f"runs/{preset.name}"
+    argv = reproduce.command(
+        preset,
+        tasks_dir=tasks_dir(),
+        model=options.model,
+        model_args=options.model_args,
+        output_path=output_path,
+        metadata=json.loads(options.metadata) if options.metadata else None,
+    )
+    if options.dry_run:
+        print(reproduce.shell_line(argv))
+        return
+    run_lm_eval(argv[2:])
+    print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(output_path))))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -195,6 +225,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--filter", help="extraction filter to export (default: the file's first)")
     export.add_argument("-o", "--output", help="write here instead of standard output")
     export.set_defaults(handler=_export)
+
+    repro = commands.add_parser(
+        "reproduce",
+        help="run a preset of published settings, or compare a finished run with its published scores",
+    )
+    repro.add_argument("preset", help="a preset name (a file in the package's presets/ folder without .yaml)")
+    repro.add_argument("--model", default="vllm", help="lm-eval backend (default: vllm)")
+    repro.add_argument("--model_args", help="e.g. pretrained=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    repro.add_argument("--metadata", help="JSON merged into the preset's metadata, e.g. '{\"data_dir\": \"DIR\"}'")
+    repro.add_argument("--output_path", help="where lm-eval writes the run (default: runs/PRESET)")
+    repro.add_argument("--dry-run", action="store_true", help="print the lm-eval command instead of running it")
+    repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
+    repro.set_defaults(handler=_reproduce)
 
     grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict as JSON")
     grade_cmd.add_argument("--gold", required=True, help="the gold answer, e.g. '\\frac{1}{2}'")

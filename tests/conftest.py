@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import pytest
 
 from lm_eval_math500.harness.datasets import DataUnavailableError, load, process_docs
-from tiny_model import TinyModel, build_tiny_model
+from tiny_model import THINKING_CHATML_TEMPLATE, TinyModel, build_tiny_model, with_chat_template
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The shared data folder: the datasets laid out as math500/test.jsonl, gsm8k/test.jsonl,
@@ -120,3 +120,9 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> BuiltWheel:
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     (wheel,) = out.glob("lm_eval_math500-*.whl")
     return BuiltWheel(wheel, build.stdout + build.stderr)
+
+
+@pytest.fixture(scope="session")
+def thinking_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: TinyModel) -> TinyModel:
+    """The tiny model with a chat template that opens ``<think>`` for the assistant, as R1-distills' does."""
+    return with_chat_template(tiny_model, tmp_path_factory.mktemp("thinking") / "model", THINKING_CHATML_TEMPLATE)

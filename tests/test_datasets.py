@@ -8,7 +8,15 @@ from pathlib import Path
 import datasets
 import pytest
 
-from lm_eval_math500.harness.datasets import DATA_DIR_ENV, SCHEMA, DataUnavailableError, load, process_docs
+from lm_eval_math500.harness.datasets import (
+    ADDED_FIELDS,
+    BOXED_INSTRUCTION,
+    DATA_DIR_ENV,
+    SCHEMA,
+    DataUnavailableError,
+    load,
+    process_docs,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -21,7 +29,7 @@ def docs(name: str, **metadata) -> datasets.Dataset:
 def test_every_dataset_maps_onto_one_schema(name, rows):
     loaded = docs(name)
     assert len(loaded) == rows
-    assert set(loaded.column_names) == {*SCHEMA, "prefill"}
+    assert set(loaded.column_names) == {*SCHEMA, *ADDED_FIELDS}
     assert len(set(loaded["unique_id"])) == rows
     assert all(loaded["answer"])
 
@@ -70,6 +78,26 @@ def test_unreachable_hub_says_what_to_set(monkeypatch):
 def test_deepthink_prefill_is_set_from_metadata():
     assert set(docs("math500")["prefill"]) == {""}
     assert set(docs("math500", deepthink_prefill=True)["prefill"]) == {"<start_deepthink>"}
+
+
+@pytest.mark.parametrize(
+    ("turn", "system", "user"), [("user", "", "\n" + BOXED_INSTRUCTION), ("system", BOXED_INSTRUCTION, "")]
+)
+def test_boxed_instruction_goes_to_the_turn_metadata_names(turn, system, user):
+    loaded = docs("gsm8k", boxed_instruction=turn)
+    assert set(loaded["boxed_system"]) == {system} and set(loaded["boxed_user"]) == {user}
+
+
+def test_unknown_boxed_turn_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="boxed_instruction"):
+        load("math500", data_dir=str(SHARED), boxed_instruction="assistant")
+
+
+def test_model_arguments_reach_the_docs_for_the_extraction_filter():
+    assert set(docs("math500")["model_tokenizer"]) == {""}
+    loaded = docs("math500", pretrained="org/model", think_end_token="</think>")
+    assert set(loaded["model_tokenizer"]) == {"org/model"} and set(loaded["think_end_token"]) == {"</think>"}
+    assert set(docs("math500", pretrained="org/model", tokenizer="org/tok")["model_tokenizer"]) == {"org/tok"}
 
 
 def test_golds_that_kept_one_of_several_boxed_solutions_are_completed():

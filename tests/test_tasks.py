@@ -1,4 +1,4 @@
-"""The nine tasks end to end through lm-eval, fed saved generations by the replay model."""
+"""The tasks end to end through lm-eval, fed saved generations by the replay model."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from lm_eval.tasks import TaskManager
 
 from lm_eval_math500.cli import tasks_dir
+from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION
 from lm_eval_math500.harness.metrics import is_correct
 from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
 
@@ -21,8 +22,8 @@ RUNS = SHARED / "published_runs"
 BASE_RUN = RUNS / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
 INSTRUCT_RUN = RUNS / "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl"
 DATASETS = ("math500", "gsm8k", "math_validation")
-VARIANTS = ("r1zero", "deepthink", "question_only")
-TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS]
+VARIANTS = ("r1zero", "deepthink", "question_only", "boxed")
+TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS] + ["math500_boxed_n4", "math500_boxed_n64"]
 GROUPS = [f"{name}_all" for name in (*DATASETS, *VARIANTS)]
 
 
@@ -64,7 +65,9 @@ def test_tasks_and_groups_are_listed_and_do_not_collide_with_builtins():
 def test_yaml_ships_inside_the_wheel(built_wheel):
     names = set(zipfile.ZipFile(built_wheel.path).namelist())
     shipped = {Path(name).name for name in names if name.startswith("lm_eval_math500/tasks/")}
-    assert {f"{task}.yaml" for task in TASKS} | {"_base.yaml", "_r1zero.yaml"} <= shipped
+    assert {f"{task}.yaml" for task in TASKS} | {"_base.yaml", "_r1zero.yaml", "_boxed.yaml"} <= shipped
+    presets = {Path(name).name for name in names if name.startswith("lm_eval_math500/presets/")}
+    assert {"r1_distill_qwen.yaml", "cs336_r1zero.yaml"} <= presets
 
 
 def test_building_the_package_prints_no_warning(built_wheel):
@@ -161,14 +164,14 @@ BAD_RESPONSES = [
 ]
 
 
-@pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only"])
+@pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only", "math500_boxed"])
 def test_bad_outputs_are_wrong_answers_not_crashes(tmp_path, task):
     problems = read_jsonl(SHARED / "math500/test.jsonl")[: len(BAD_RESPONSES)]
     replay_file = write_jsonl(
         tmp_path / "bad.jsonl", [{"problem": p["problem"], "response": r} for p, r in zip(problems, BAD_RESPONSES)]
     )
     samples = replay(replay_file, task, limit=len(BAD_RESPONSES))["samples"][task]
-    assert len(samples) == len(BAD_RESPONSES) * (2 if task != "math500_question_only" else 1)
+    assert len(samples) == len(BAD_RESPONSES) * (2 if task in ("math500_r1zero", "math500_deepthink") else 1)
     assert all(s["accuracy"] == 0 for s in samples)
 
 
@@ -270,12 +273,22 @@ def test_tasks_dir_command_prints_the_yaml_folder():
     assert (printed / "math500" / "math500_r1zero.yaml").is_file()
 
 
-def test_qwen_math_outputs_regraded_with_eight_repeats():
-    """100 MATH problems x 8 Qwen2.5-Math-Instruct samples, re-graded against Qwen's own verdicts."""
+@pytest.mark.parametrize(
+    ("name", "metadata"),
+    [("math_validation_question_only", {}), ("math_validation_boxed", {"boxed_instruction": "system"})],
+)
+def test_qwen_math_outputs_regraded_with_eight_repeats(name, metadata):
+    """100 MATH problems x 8 Qwen2.5-Math-Instruct samples, re-graded against Qwen's own verdicts.
+
+    The boxed variant with the system-turn instruction is the prompt these were sampled with; it
+    grades them exactly as question_only does (the same avg@8).
+    """
     qwen_file = RUNS / "qwen25_math_instruct__math_first100__cot_t0.7_n8__qwenlm.jsonl"
     qwen = {problem_key(row["question"]): row for row in read_jsonl(qwen_file)}
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
-    task = manager.load(["math_validation_question_only"])["tasks"]["math_validation_question_only"]
+    manager = TaskManager(
+        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED), **metadata}
+    )
+    task = manager.load([name])["tasks"][name]
     task.set_config(key="repeats", value=8)
     doc_ids = [i for i, doc in enumerate(task.test_docs()) if problem_key(doc["problem"]) in qwen]
     assert len(doc_ids) == 100
@@ -283,11 +296,12 @@ def test_qwen_math_outputs_regraded_with_eight_repeats():
         model=ReplayLM(path=str(qwen_file)),
         tasks=[task],
         task_manager=manager,
-        samples={"math_validation_question_only": doc_ids},
+        samples={name: doc_ids},
         bootstrap_iters=0,
     )
     differ = {}
-    for sample in results["samples"]["math_validation_question_only"]:
+    for sample in results["samples"][name]:
+        assert sample["arguments"][0][0] == row_prompt(sample["doc"]["problem"], metadata)
         row = qwen[problem_key(sample["doc"]["problem"])]
         assert sample["resps"] == [row["code"]]  # the i-th saved sample answers the i-th repeat
         (answers,) = sample["filtered_resps"]
@@ -298,8 +312,75 @@ def test_qwen_math_outputs_regraded_with_eight_repeats():
             differ[row["idx"]] = (mismatched, row["answer"])
     # Qwen's grader rejects "4:30 \text{ p.m.}" for \text{4:30 p.m.} and 10000 for 10{,}000; both are right.
     assert differ == {3: (list(range(8)), "\\text{4:30 p.m.}"), 72: ([7], "10{,}000")}
-    mean_at_8 = results["results"]["math_validation_question_only"]["accuracy,extract"]
+    mean_at_8 = results["results"][name]["accuracy,extract"]
     assert mean_at_8 == pytest.approx((728 + 9) / 800)  # Qwen's own verdicts give 0.910 (728/800)
+
+
+def row_prompt(problem: str, metadata: dict) -> str:
+    """The prompt of a task without a chat template: the bare problem, or the system instruction first."""
+    if metadata.get("boxed_instruction") == "system":
+        return BOXED_INSTRUCTION + problem
+    return problem
+
+
+def test_boxed_prompt_puts_the_instruction_after_the_problem_by_default(tmp_path):
+    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    path = write_jsonl(tmp_path / "one.jsonl", [{"problem": first["problem"], "response": "\\boxed{1}"}])
+    (sample,) = replay(path, "math500_boxed", limit=1)["samples"]["math500_boxed"]
+    assert sample["arguments"][0][0] == first["problem"] + "\n" + BOXED_INSTRUCTION
+    assert sample["arguments"][0][1]["until"] == [] and sample["arguments"][0][1]["max_gen_toks"] == 4096
+
+
+def test_instruct_model_given_the_raw_r1_prompt_is_scored_on_its_boxed_answers():
+    """The template trap: the CS336 instruct file scores 0 on the R1-Zero format (the test above),
+    but the model did answer: it wrote the chain of thought and \\boxed{} answers it was trained to write."""
+    samples = replay(INSTRUCT_RUN, "math500_boxed")["samples"]["math500_boxed"]
+    right = [s for s in samples if s["accuracy"] == 1]
+    assert len(right) == 249  # 49.8%; a crude last-box exact match gives 44.2%
+    # All but 6 are boxed (those state their answer in prose or in an <answer> tag).
+    assert sum("\\boxed" in s["resps"][0][0] for s in right) == 243
+
+
+def test_sky_t1_replay_reports_unfinished_thinking_and_never_grades_inside_the_trace():
+    """Sky-T1 (Gemma-2-27B, 8k context) thinks between <|begin_of_thought|> and <|end_of_thought|>.
+    Qwen's grader scored 60.0, crediting numbers from traces that never ended."""
+    sky = RUNS / "sky_t1_math_correct_5k_27b_gemma2__math500__skyt1_greedy_max32768__skythought.jsonl"
+    results = replay(sky, "math500_boxed")
+    metrics, samples = results["results"]["math500_boxed"], results["samples"]["math500_boxed"]
+    unfinished = [s for s in samples if s["unfinished"]]
+    assert len(unfinished) == 94 and metrics["unfinished,extract"] == pytest.approx(94 / 500)
+    assert all("<|end_of_thought|>" not in s["resps"][0][0] for s in unfinished)
+    assert all(s["accuracy"] == 0 and s["filtered_resps"] == [[""]] for s in unfinished)
+    finished = [s for s in samples if not s["unfinished"]]
+    assert sum(s["accuracy"] for s in finished) / len(finished) == pytest.approx(303 / 406)
+    assert metrics["accuracy,extract"] == pytest.approx(303 / 500)
+
+
+def test_qwen_math_7b_base_replay_differs_from_qwens_verdicts_only_where_reviewed():
+    """Qwen2.5-Math-7B base with the qwen25-math-cot prompt (SkyThought's run): 52.4 reported."""
+    source = RUNS / "qwen25_math_7b_base__math500__qwen25mathcot_greedy_max32768__skythought.jsonl"
+    qwen = {problem_key(row["question"]): row["score"][0] for row in read_jsonl(source)}
+    samples = replay(source, "math500_boxed", boxed_instruction="system")["samples"]["math500_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 263
+    differ = {
+        s["doc"]["answer"]: s["accuracy"] for s in samples if s["accuracy"] != qwen[problem_key(s["doc"]["problem"])]
+    }
+    # Two right answers Qwen rejects; the union of intervals is a miss of ours (spaces inside the intervals).
+    assert differ == {"10,\\!080": 1, "\\text{(B)}": 1, "(2,12) \\cup (12,102)": 0}
+
+
+def test_tora_gsm8k_replay_differs_only_on_unboxed_program_outputs():
+    """ToRA-70B on GSM8K: 84.3 reported; ToRA reads an unboxed answer from the last program output."""
+    source = RUNS / "tora_70b__gsm8k_test__tora_greedy__microsoft_tora.jsonl"
+    tora = {problem_key(row["question"]): row for row in read_jsonl(source)}
+    samples = replay(source, "gsm8k_boxed")["samples"]["gsm8k_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 1109
+    missed = [
+        s for s in samples
+        if not s["accuracy"] and tora[problem_key(s["doc"]["problem"])]["pred"][0] == s["doc"]["answer"]
+    ]  # fmt: skip
+    assert len(missed) == 3
+    assert all("\\boxed" not in s["resps"][0][0] and "```output" in s["resps"][0][0] for s in missed)
 
 
 def test_lm_eval_validate_passes_on_every_task_and_group():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lm_eval_math500.harness.filters import ExtractAnswer
+from lm_eval_math500.harness.filters import ExtractAnswer, Request
 from lm_eval_math500.harness.metrics import verdict
 
 RESULTS_GLOB = "results_*.json"
@@ -33,6 +33,9 @@ class Response:
         format_ok: whether the response passed the filter's format check.
         correct: whether the answer equals the gold.
         timed_out: whether the verdict hit the grader's time limit (and so counts as wrong).
+        unfinished: whether the thinking never ended or the token budget cut the response off
+            before it stated an answer (and so counts as wrong).
+        budget_reached: whether the response used up its token budget.
     """
 
     text: str
@@ -40,6 +43,8 @@ class Response:
     format_ok: bool
     correct: bool
     timed_out: bool
+    unfinished: bool = False
+    budget_reached: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,19 @@ class TaskRun:
             raise RunReadError(f"{self.samples_file} has no rows for filter {filter_name!r}")
         texts = [[text if isinstance(text, str) else "" for group in row["resps"] for text in group] for row in rows]
         docs = [row["doc"] for row in rows]
-        extractions = ExtractAnswer(**settings).apply(texts, docs)
+        requests = [Request.of(_arguments(row)) for row in rows]
+        extractions = ExtractAnswer(**settings).extract(texts, docs, requests)
         problems = []
         for row, group, extracted in zip(rows, texts, extractions, strict=True):
             responses = []
             for text, extraction in zip(group, extracted, strict=True):
                 outcome = verdict(extraction.answer, row["doc"])
-                responses.append(Response(text, extraction.answer, extraction.format_ok, outcome.equal, outcome.timed_out))
+                responses.append(
+                    Response(
+                        text, extraction.answer, extraction.format_ok, outcome.equal, outcome.timed_out,
+                        extraction.unfinished, extraction.budget_reached,
+                    )
+                )  # fmt: skip
             problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses)))
         return problems
 
@@ -212,15 +223,20 @@ def _samples_file(folder: Path, task: str, stamp: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _prompt(row: Mapping[str, Any]) -> str:
-    """The prompt text of a logged request (lm-eval writes ``arguments`` as a dict or a list)."""
+def _arguments(row: Mapping[str, Any]) -> list[Any]:
+    """The (prompt, generation kwargs) of a logged request (lm-eval writes ``arguments`` as a dict or a list)."""
     arguments = row.get("arguments")
     if isinstance(arguments, dict):
         arguments = next(iter(arguments.values()), {})
-        return str(arguments.get("arg_0", "")) if isinstance(arguments, dict) else ""
+        return [arguments.get("arg_0", ""), arguments.get("arg_1")] if isinstance(arguments, dict) else []
     if isinstance(arguments, list) and arguments and isinstance(arguments[0], list):
-        return str(arguments[0][0])
-    return ""
+        return list(arguments[0])
+    return []
+
+
+def _prompt(row: Mapping[str, Any]) -> str:
+    """The prompt text of a logged request."""
+    return Request.of(_arguments(row)).prompt
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """Per-sample metrics: every verdict comes from :mod:`lm_eval_math500.grader.equivalence`.
 
 A verdict that hits the grader's time limit is a wrong answer, and ``grader_timeouts`` counts it.
+An unfinished response (thinking never ended, or cut off by the token budget before an answer) is
+wrong too, and ``unfinished`` counts it; ``budget_reached`` counts responses that used the budget up.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ def _scores(samples: list[Extraction], verdicts: list[Outcome]) -> dict[str, flo
         "accuracy": fmean(v.equal for v in verdicts),
         "format_ok": fmean(s.format_ok for s in samples),
         "grader_timeouts": fmean(v.timed_out for v in verdicts),
+        "unfinished": fmean(s.unfinished for s in samples),
+        "budget_reached": fmean(s.budget_reached for s in samples),
     }
 
 
 def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, float]:
-    """``accuracy``, ``format_ok`` and ``grader_timeouts``, averaged over the repeats (mean@k)."""
+    """``accuracy``, ``format_ok``, ``grader_timeouts``, ``unfinished`` and ``budget_reached``,
+    averaged over the repeats (mean@k)."""
     return _scores(*_graded(doc, results))
 
 
