@@ -84,7 +84,7 @@ def test_unknown_task_suggests_the_nearest_names(inputs):
     result = run_cli("run", "--model", "replay", "--model_args", saved, "--tasks", "math500_r1zeroo")
     assert error_line(result) == (
         f"{PROG}: error: task 'math500_r1zeroo' not found; "
-        "did you mean math500_r1zero, math500_all, math500_question_only?"
+        "did you mean math500_r1zero, math500_boxed, math500_all?"
     )
 
 
