@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from lm_eval_math500.grader.equivalence import grade_answer
 from lm_eval_math500.grader.grading import grade
-from lm_eval_math500.grader.equivalence import is_equivalent
 
 STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 
@@ -44,12 +44,10 @@ def _export(options: argparse.Namespace) -> None:
 
 def _grade(options: argparse.Namespace) -> None:
     if options.pred is not None:
-        verdict = {"correct": is_equivalent(options.pred, options.gold, problem=options.problem), "pred": options.pred}
+        verdict = grade_answer(options.pred, options.gold, problem=options.problem)
     else:
-        verdict = dataclasses.asdict(
-            grade(options.response, options.gold, style=options.style, problem=options.problem)
-        )
-    print(json.dumps(verdict, ensure_ascii=False))
+        verdict = grade(options.response, options.gold, style=options.style, problem=options.problem)
+    print(json.dumps(dataclasses.asdict(verdict), ensure_ascii=False))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--filter", help="extraction filter to export (default: the file's first)")
     export.add_argument("-o", "--output", help="write here instead of standard output")
 
-    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict as JSON")
+    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict, with the rule that decided, as JSON")
     grade_cmd.add_argument("--gold", required=True, help="the gold answer, e.g. '\\frac{1}{2}'")
     given = grade_cmd.add_mutually_exclusive_group(required=True)
     given.add_argument("--response", help="a whole model response: the answer is extracted first")
