@@ -166,11 +166,6 @@ def asked_rules(problem: str) -> tuple[FormRule, ...]:
     return tuple(rule for rule in RULES if rule.phrase.search(problem))
 
 
-def requirements(problem: str) -> frozenset[str]:
-    """Names of the form requirements a problem states."""
-    return frozenset(rule.name for rule in asked_rules(problem))
-
-
 def broken_rule(pred: str, gold: str, problem: str) -> FormRule | None:
     """The first rule `problem` asks for that the gold obeys and `pred` breaks, or None.
     `pred`'s value is already known to equal the gold's."""
