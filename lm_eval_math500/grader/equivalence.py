@@ -90,7 +90,11 @@ def _close(a: Value, b: Value) -> bool:
 
 def _value_equal(p: Node, g: Node, sign_p: int = 1, sign_g: int = 1) -> bool | None:
     """Numeric identity test of two scalar expressions; None when no point could be evaluated."""
-    names = variables(p) | variables(g)
+    return _values_agree(p, g, variables(p) | variables(g), sign_p, sign_g)
+
+
+def _values_agree(p: Node, g: Node, names: frozenset[str], sign_p: int = 1, sign_g: int = 1) -> bool | None:
+    """`_value_equal` with the variables of both sides already known."""
     if len(names) > MAX_VARS:
         return None
     decided = False
@@ -230,37 +234,49 @@ def _compared(p: Node, g: Node) -> tuple[Node, Node]:
     return p, g
 
 
+_STRUCTURED = (Seq, Matrix, Union, Rel, Branch)
+
+
 def _same(p: Node, g: Node) -> bool | None:
     """Structure-aware equality of two parsed answers; None when it cannot be decided here."""
-    p, g = _compared(p, g)
+    return _judge(*_compared(p, g))[0]
+
+
+def _judge(p: Node, g: Node) -> tuple[bool | None, str]:
+    """`_same` of two compared trees, and the kind of comparison made (for a verdict's reason)."""
     if isinstance(p, (List, Set)) or isinstance(g, (List, Set)) or (
         (_has_pm(p) or _has_pm(g)) and not (isinstance(p, Seq) or isinstance(g, Seq))
     ):
-        return _same_collection(_items(p), _items(g))
+        kind = "set" if (isinstance(p, Set) or isinstance(g, Set)) and not isinstance(p, List) else "list"
+        return _same_collection(_items(p), _items(g)), kind
+    if not isinstance(p, _STRUCTURED) and not isinstance(g, _STRUCTURED):
+        names = variables(p) | variables(g)
+        return _values_agree(p, g, names), "symbolic identity" if names else "numeric value"
     match p, g:
         case Seq(), Seq():
             if (p.open, p.close) != (g.open, g.close) or len(p.items) != len(g.items):
-                return False
-            return _all_same(p.items, g.items)
+                return False, "tuple or interval"
+            return _all_same(p.items, g.items), "tuple or interval"
         case Matrix(), Matrix():
             if len(p.rows) != len(g.rows) or any(len(a) != len(b) for a, b in zip(p.rows, g.rows)):
-                return False
-            return _all_same([c for row in p.rows for c in row], [c for row in g.rows for c in row])
-        case (Seq() | Matrix(), _) | (_, Seq() | Matrix()):
-            return False
+                return False, "matrix"
+            return _all_same([c for row in p.rows for c in row], [c for row in g.rows for c in row]), "matrix"
+        case (Seq(), _) | (_, Seq()):
+            return False, "tuple or interval"
+        case (Matrix(), _) | (_, Matrix()):
+            return False, "matrix"
         case Union(), Union():
-            return _same_collection(list(p.parts), list(g.parts))
+            return _same_collection(list(p.parts), list(g.parts)), "union"
+        case (Union(), _) | (_, Union()):
+            return False, "union"
         case Rel(), Rel():
-            return _same_relation(p, g)
-        case (Union() | Rel(), _) | (_, Union() | Rel()):
-            return False
-        case Branch(pe, sp), Branch(ge, sg):
-            return _value_equal(pe, ge, sp, sg)
-        case Branch(pe, sp), _:
-            return _value_equal(pe, g, sp, 1)
-        case _, Branch(ge, sg):
-            return _value_equal(p, ge, 1, sg)
-    return _value_equal(p, g)
+            return _same_relation(p, g), "equation"
+        case (Rel(), _) | (_, Rel()):
+            return False, "equation"
+    # What is left: one side or both is one sign's value of a ± expression.
+    pe, sp = (p.expr, p.sign) if isinstance(p, Branch) else (p, 1)
+    ge, sg = (g.expr, g.sign) if isinstance(g, Branch) else (g, 1)
+    return _value_equal(pe, ge, sp, sg), "list"
 
 
 def _all_same(ps: tuple[Node, ...] | list[Node], gs: tuple[Node, ...] | list[Node]) -> bool | None:
@@ -312,16 +328,7 @@ def _same_ratio(p: str, g: str) -> bool:
     return all(_value_equal(a, b) for a, b in zip(pn, gn))
 
 
-def _structure(p: Node, g: Node) -> str:
-    """What kind of comparison `_same` made of two trees, for the verdict's reason."""
-    p, g = _compared(p, g)
-    for kind, name in ((List, "list"), (Set, "set"), (Seq, "tuple or interval"), (Matrix, "matrix"),
-                       (Union, "union"), (Rel, "equation")):
-        if isinstance(p, kind) or isinstance(g, kind):
-            return name
-    if _has_pm(p) or _has_pm(g):
-        return "list"  # a ± answer stands for its two values
-    return "symbolic identity" if variables(p) or variables(g) else "numeric value"
+_OUTCOME = {True: "equal", False: "differs", None: "undecided"}
 
 
 def _decide(p: str, g: str, deadline: float) -> Verdict:
@@ -354,9 +361,8 @@ def _decide(p: str, g: str, deadline: float) -> Verdict:
             return Verdict(False, "timed out in the symbolic check", timed_out=True)
         same = bool(reply["equal"])
         return Verdict(same, "symbolic check (Math-Verify): " + ("equal" if same else "not equal"))
-    same = _same(pt, gt)
-    outcome = {True: "equal", False: "differs", None: "undecided"}[same]
-    return Verdict(bool(same), f"{_structure(pt, gt)} {outcome}")
+    same, kind = _judge(*_compared(pt, gt))
+    return Verdict(bool(same), f"{kind} {_OUTCOME[same]}")
 
 
 def same_in_process(a: str, b: str) -> bool:

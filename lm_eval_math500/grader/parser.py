@@ -668,61 +668,62 @@ _FUNC_IMPL = {
 
 
 def evaluate(node: Node, env: dict[str, Fraction], sign: int = 1) -> Value:
-    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±."""
+    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±.
+    (Kinds are matched by class alone, the most frequent first: this runs on every check.)"""
     match node:
-        case Num(value):
-            return value
-        case Var(name):
-            if name not in env:
-                raise EvalError("unbound")
-            return env[name]
-        case Const(name):
-            return _CONSTANTS[name]
-        case Neg(arg):
-            return _checked(-evaluate(arg, env, sign))
-        case Pm(arg):
-            return _checked(sign * evaluate(arg, env, sign))
-        case Add(terms):
-            total: Value = Fraction(0)
-            for t in terms:
-                total = _checked(total + evaluate(t, env, sign))
-            return total
-        case Mul(factors):
+        case Num():
+            return node.value
+        case Mul():
             prod: Value = Fraction(1)
-            for f in factors:
+            for f in node.factors:
                 prod = _checked(prod * evaluate(f, env, sign))
             return prod
-        case Inv(arg):
-            v = evaluate(arg, env, sign)
+        case Inv():
+            v = evaluate(node.arg, env, sign)
             if v == 0:
                 raise EvalError("division by zero")
             return _checked(1 / v)
-        case Pow(base, exp):
-            return _checked(_power(evaluate(base, env, sign), evaluate(exp, env, sign)))
-        case Root(radicand, index):
-            idx = evaluate(index, env, sign)
+        case Add():
+            total: Value = Fraction(0)
+            for t in node.terms:
+                total = _checked(total + evaluate(t, env, sign))
+            return total
+        case Neg():
+            return _checked(-evaluate(node.arg, env, sign))
+        case Var():
+            if node.name not in env:
+                raise EvalError("unbound")
+            return env[node.name]
+        case Pow():
+            return _checked(_power(evaluate(node.base, env, sign), evaluate(node.exp, env, sign)))
+        case Const():
+            return _CONSTANTS[node.name]
+        case Root():
+            idx = evaluate(node.index, env, sign)
             if idx == 0:
                 raise EvalError("root")
-            return _checked(_power(evaluate(radicand, env, sign), 1 / idx))
-        case Mixed(whole, num, den):
-            if den == 0:
+            return _checked(_power(evaluate(node.radicand, env, sign), 1 / idx))
+        case Func():
+            return _function(node, env, sign)
+        case Pm():
+            return _checked(sign * evaluate(node.arg, env, sign))
+        case Mixed():
+            if node.den == 0:
                 raise EvalError("division by zero")
-            return whole + num / den
-        case Abs(arg):
-            v = evaluate(arg, env, sign)
+            return node.whole + node.num / node.den
+        case Abs():
+            v = evaluate(node.arg, env, sign)
             return abs(v) if isinstance(v, Fraction) else complex(abs(v))
-        case Fact(arg):
-            v = evaluate(arg, env, sign)
+        case Fact():
+            v = evaluate(node.arg, env, sign)
             if not isinstance(v, Fraction) or v.denominator != 1 or not 0 <= v <= 300:
                 raise EvalError("factorial")
             return _checked(Fraction(math.factorial(int(v))))
-        case Binom(n_node, k_node):
-            n, k = evaluate(n_node, env, sign), evaluate(k_node, env, sign)
+        case Binom():
+            n, k = evaluate(node.n, env, sign), evaluate(node.k, env, sign)
             if not all(isinstance(x, Fraction) and x.denominator == 1 for x in (n, k)) or not 0 <= n <= 10000:
                 raise EvalError("binom")
             return Fraction(math.comb(int(n), int(k))) if k >= 0 else Fraction(0)
-        case Func():
-            return _function(node, env, sign)
     raise EvalError(type(node).__name__)  # not a scalar: a list, set, tuple, relation, ...
 
 
@@ -794,27 +795,46 @@ def stated_value(node: Node) -> Node:
     return node
 
 
+def _no_children(node: Node) -> tuple[Node, ...]:
+    return ()
+
+
+def _one_child(node: Neg | Pm | Inv | Abs | Fact | Branch) -> tuple[Node, ...]:
+    return (node[0],)
+
+
+def _last_field(node: Add | Mul | Union | List | Set | Seq) -> tuple[Node, ...]:
+    return node[-1]
+
+
+def _both_fields(node: Pow | Root | Binom) -> tuple[Node, ...]:
+    return node
+
+
+# How to find the nodes directly below each kind (a lookup by class: `walk` runs on every check).
+_CHILDREN = {
+    Num: _no_children, Var: _no_children, Const: _no_children, Mixed: _no_children,
+    Neg: _one_child, Pm: _one_child, Inv: _one_child, Abs: _one_child, Fact: _one_child, Branch: _one_child,
+    Add: _last_field, Mul: _last_field, Union: _last_field, List: _last_field, Set: _last_field,
+    Seq: _last_field, Pow: _both_fields, Root: _both_fields, Binom: _both_fields,
+    Rel: lambda node: node.parts,
+    Func: lambda node: (node.arg,) if node.base is None else (node.arg, node.base),
+    Matrix: lambda node: tuple(cell for row in node.rows for cell in row),
+}
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """The nodes directly below `node` (the cells of a matrix row by row)."""
-    match node:
-        case Neg(arg) | Pm(arg) | Inv(arg) | Abs(arg) | Fact(arg) | Branch(arg, _):
-            return (arg,)
-        case Add(parts) | Mul(parts) | Union(parts) | List(parts) | Set(parts) | Rel(parts, _) | Seq(_, _, parts):
-            return parts
-        case Pow(a, b) | Root(a, b) | Binom(a, b):
-            return (a, b)
-        case Func(_, arg, base):
-            return (arg,) if base is None else (arg, base)
-        case Matrix(rows):
-            return tuple(cell for row in rows for cell in row)
-    return ()  # Num, Var, Const, Mixed: leaves
+    return _CHILDREN[type(node)](node)
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """Every node of a tree, the root first."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+    """Every node of a tree, the root first (then in no particular order)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(_CHILDREN[type(node)](node))
 
 
 def variables(node: Node) -> frozenset[str]:
