@@ -795,37 +795,17 @@ def stated_value(node: Node) -> Node:
     return node
 
 
-def _no_children(node: Node) -> tuple[Node, ...]:
-    return ()
-
-
-def _one_child(node: Neg | Pm | Inv | Abs | Fact | Branch) -> tuple[Node, ...]:
-    return (node[0],)
-
-
-def _last_field(node: Add | Mul | Union | List | Set | Seq) -> tuple[Node, ...]:
-    return node[-1]
-
-
-def _both_fields(node: Pow | Root | Binom) -> tuple[Node, ...]:
-    return node
-
-
-# How to find the nodes directly below each kind (a lookup by class: `walk` runs on every check).
+# The nodes directly below each kind, found by a lookup on its class (`walk` runs on every check).
 _CHILDREN = {
-    Num: _no_children, Var: _no_children, Const: _no_children, Mixed: _no_children,
-    Neg: _one_child, Pm: _one_child, Inv: _one_child, Abs: _one_child, Fact: _one_child, Branch: _one_child,
-    Add: _last_field, Mul: _last_field, Union: _last_field, List: _last_field, Set: _last_field,
-    Seq: _last_field, Pow: _both_fields, Root: _both_fields, Binom: _both_fields,
-    Rel: lambda node: node.parts,
-    Func: lambda node: (node.arg,) if node.base is None else (node.arg, node.base),
-    Matrix: lambda node: tuple(cell for row in node.rows for cell in row),
+    Num: lambda n: (), Var: lambda n: (), Const: lambda n: (), Mixed: lambda n: (),
+    Neg: lambda n: (n.arg,), Pm: lambda n: (n.arg,), Inv: lambda n: (n.arg,), Abs: lambda n: (n.arg,),
+    Fact: lambda n: (n.arg,), Branch: lambda n: (n.expr,),
+    Add: lambda n: n.terms, Mul: lambda n: n.factors, Union: lambda n: n.parts, Rel: lambda n: n.parts,
+    List: lambda n: n.items, Set: lambda n: n.items, Seq: lambda n: n.items,
+    Pow: lambda n: (n.base, n.exp), Root: lambda n: (n.radicand, n.index), Binom: lambda n: (n.n, n.k),
+    Func: lambda n: (n.arg,) if n.base is None else (n.arg, n.base),
+    Matrix: lambda n: tuple(cell for row in n.rows for cell in row),
 }
-
-
-def children(node: Node) -> tuple[Node, ...]:
-    """The nodes directly below `node` (the cells of a matrix row by row)."""
-    return _CHILDREN[type(node)](node)
 
 
 def walk(node: Node) -> Iterator[Node]:
