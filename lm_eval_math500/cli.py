@@ -154,15 +154,15 @@ def _read_response(source: str) -> str:
 
 
 def _grade(options: argparse.Namespace) -> None:
-    from lm_eval_math500.grader.equivalence import is_equivalent
+    from lm_eval_math500.grader.equivalence import grade_answer
     from lm_eval_math500.grader.grading import grade
 
     if options.pred is not None:
-        verdict = {"correct": is_equivalent(options.pred, options.gold, problem=options.problem), "pred": options.pred}
+        verdict = grade_answer(options.pred, options.gold, problem=options.problem)
     else:
         response = options.response if options.response is not None else _read_response(options.response_file)
-        verdict = dataclasses.asdict(grade(response, options.gold, style=options.style, problem=options.problem))
-    print(json.dumps(verdict, ensure_ascii=False))
+        verdict = grade(response, options.gold, style=options.style, problem=options.problem)
+    print(json.dumps(dataclasses.asdict(verdict), ensure_ascii=False))
 
 
 def _tasks_dir(options: argparse.Namespace) -> None:
@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
     repro.set_defaults(handler=_reproduce)
 
-    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict as JSON")
+    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict, with the rule that decided, as JSON")
     grade_cmd.add_argument("--gold", required=True, help="the gold answer, e.g. '\\frac{1}{2}'")
     given = grade_cmd.add_mutually_exclusive_group(required=True)
     given.add_argument("--response", help="a whole model response: the answer is extracted first")

@@ -101,6 +101,7 @@ def check_call(fn, *args, **kwargs):
 def check_both(pred: str, gold: str) -> None:
     v = check_call(grade, pred, gold)
     assert isinstance(v, Verdict) and isinstance(v.correct, bool) and isinstance(v.format_ok, bool)
+    assert isinstance(v.reason, str) and v.reason
     assert v.pred is None or isinstance(v.pred, str)
     assert check_call(is_equivalent, pred, gold) in (True, False)
 

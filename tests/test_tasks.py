@@ -14,7 +14,7 @@ from lm_eval.tasks import TaskManager
 
 from lm_eval_math500.cli import tasks_dir
 from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -248,7 +248,7 @@ def test_export_writes_one_line_per_problem(tmp_path):
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [row["idx"] for row in rows] == list(range(500))
     assert set(rows[0]) == {
-        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
     }  # fmt: skip
     assert sum(row["format_ok"] for row in rows) == 82
     # correct is the cs336 filter's verdict: the answer counts only when CS336's format holds.
@@ -259,13 +259,17 @@ def test_export_writes_one_line_per_problem(tmp_path):
     }
     assert [row["correct"] for row in rows] == [bool(answer_reward[i]) for i in range(500)]
     assert sum(row["correct"] for row in rows) == 17
+    assert all(row["reason"] for row in rows)
+    assert all(row["reason"].endswith("no final answer") for row in rows if row["pred"] is None)
 
 
 def test_grade_command_prints_a_json_verdict():
     verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--response", "so \\boxed{0.5}").stdout)
     assert verdict["correct"] is True and verdict["pred"] == "0.5"
+    assert verdict["reason"] == "numeric value equal" and verdict["format_ok"] is True
     verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "1/3").stdout)
-    assert verdict == {"correct": False, "pred": "1/3"}
+    assert verdict == {"correct": False, "reason": "numeric value differs", "pred": "1/3", "format_ok": None,
+                       "timed_out": False}
 
 
 def test_tasks_dir_command_prints_the_yaml_folder():
@@ -305,7 +309,7 @@ def test_qwen_math_outputs_regraded_with_eight_repeats(name, metadata):
         row = qwen[problem_key(sample["doc"]["problem"])]
         assert sample["resps"] == [row["code"]]  # the i-th saved sample answers the i-th repeat
         (answers,) = sample["filtered_resps"]
-        ours = [is_correct(answer or None, sample["doc"]) for answer in answers]
+        ours = [doc_verdict(answer or None, sample["doc"]).correct for answer in answers]
         assert sample["accuracy"] == pytest.approx(sum(ours) / 8)
         mismatched = [i for i, (a, b) in enumerate(zip(ours, row["score"])) if a != b]
         if mismatched:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lm_eval_math500.analysis.summary import verdict_metric
+from lm_eval_math500.harness.metrics import doc_verdict
 
 # What every row of an lm-eval samples file (written by --log_samples) holds.
 SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
@@ -55,10 +56,10 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
 def export_rows(samples_path: str | Path, filter_name: str | None = None) -> list[dict[str, Any]]:
     """One row per problem, in doc order, for the chosen extraction filter (default: the file's first).
 
-    Fields: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, format_ok``.
+    Fields: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, reason, format_ok``.
     ``correct`` is the filter's recorded verdict: ``answer_reward`` on r1_zero tasks (the answer
     counts only when that filter's format holds), ``accuracy`` on the others. With repeated samples,
-    ``pred`` and ``pred_text`` are lists and ``correct`` and ``format_ok`` the fractions of repeats.
+    ``pred``, ``pred_text`` and ``reason`` are lists and ``correct`` and ``format_ok`` the fractions of repeats.
     """
     rows = read_samples(samples_path)
     filters = list(dict.fromkeys(row["filter"] for row in rows))
@@ -77,7 +78,11 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
     texts = [text for group in row["resps"] for text in group]
     answers = [answer or None for group in row["filtered_resps"] for answer in group]
     single = len(texts) == 1
-    verdict = row[verdict_metric(row)]
+    metric = verdict_metric(row)
+    verdict = row[metric]
+    reasons = [doc_verdict(answer, doc).reason for answer in answers]
+    if single and metric == "answer_reward" and not row["format_ok"]:
+        reasons = [f"format check failed; the answer: {reasons[0]}"]
     return {
         "idx": row["doc_id"],
         "unique_id": doc.get("unique_id"),
@@ -88,5 +93,6 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "pred": answers[0] if single else answers,
         "pred_text": texts[0] if single else texts,
         "correct": bool(verdict) if single else verdict,
+        "reason": reasons[0] if single else reasons,
         "format_ok": bool(row["format_ok"]) if single else row["format_ok"],
     }

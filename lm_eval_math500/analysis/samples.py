@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lm_eval_math500.harness.filters import ExtractAnswer, Request
-from lm_eval_math500.harness.metrics import verdict
+from lm_eval_math500.harness.metrics import doc_verdict
 
 RESULTS_GLOB = "results_*.json"
 
@@ -140,10 +140,10 @@ class TaskRun:
         for row, group, extracted in zip(rows, texts, extractions, strict=True):
             responses = []
             for text, extraction in zip(group, extracted, strict=True):
-                outcome = verdict(extraction.answer, row["doc"])
+                outcome = doc_verdict(extraction.answer, row["doc"])
                 responses.append(
                     Response(
-                        text, extraction.answer, extraction.format_ok, outcome.equal, outcome.timed_out,
+                        text, extraction.answer, extraction.format_ok, outcome.correct, outcome.timed_out,
                         extraction.unfinished, extraction.budget_reached,
                     )
                 )  # fmt: skip
