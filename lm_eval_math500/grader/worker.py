@@ -79,9 +79,10 @@ class _Pool:
                 self.pool.join()
                 self.pool = None
                 self.failure = (
-                    f"the symbolic grader's worker processes did not start ({type(err).__name__}: {err}); "
-                    "multiprocessing starts them by importing the main module, so run a script from a "
-                    "file and put its top-level code under `if __name__ == \"__main__\":`"
+                    f"the symbolic grader's worker processes did not start ({type(err).__name__}: {err}). "
+                    "multiprocessing's fork server starts them, which a daemonic process cannot use, and "
+                    "each imports the main module: grade from a script file whose top-level code is "
+                    "under `if __name__ == \"__main__\":`, outside daemonic pool workers"
                 )
                 raise RuntimeError(self.failure) from err
             return self.pool
