@@ -2,7 +2,7 @@
 
 PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer
 (Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
-ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
+ProcessBench rows: each grader gets the whole `model_solution` (our grader with variant
 question_only). Our grader also gets the problem text, so form requirements can be checked.
 Rows audited as `suspect_label` are left out.
 """
@@ -33,7 +33,7 @@ def ours(row: dict) -> tuple[bool, str | None]:
     """Our verdict and the prediction it graded."""
     if "model_answer" in row:
         return is_equivalent(row["model_answer"], row["gold_answer"], problem=row["problem"]), row["model_answer"]
-    v = grade(row["model_solution"], row["gold_answer"], style="question_only", problem=row["problem"])
+    v = grade(row["model_solution"], row["gold_answer"], variant="question_only", problem=row["problem"])
     return v.correct, v.pred
 
 

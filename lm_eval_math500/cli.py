@@ -10,8 +10,7 @@ from pathlib import Path
 
 from lm_eval_math500.grader.grading import grade
 from lm_eval_math500.grader.equivalence import is_equivalent
-
-STYLES = ("auto", "r1_zero", "deepthink", "question_only")
+from lm_eval_math500.grader.formats import VARIANT_CHOICES
 
 
 def tasks_dir() -> Path:
@@ -47,7 +46,7 @@ def _grade(options: argparse.Namespace) -> None:
         verdict = {"correct": is_equivalent(options.pred, options.gold, problem=options.problem), "pred": options.pred}
     else:
         verdict = dataclasses.asdict(
-            grade(options.response, options.gold, style=options.style, problem=options.problem)
+            grade(options.response, options.gold, variant=options.variant, problem=options.problem)
         )
     print(json.dumps(verdict, ensure_ascii=False))
 
@@ -73,7 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     given.add_argument("--response", help="a whole model response: the answer is extracted first")
     given.add_argument("--pred", help="an answer already extracted")
     grade_cmd.add_argument("--problem", help="the problem text, so that a form it asks for is enforced")
-    grade_cmd.add_argument("--style", choices=STYLES, default="auto", help="how to extract from --response")
+    grade_cmd.add_argument(
+        "--variant", choices=VARIANT_CHOICES, default="auto", help="the prompt variant whose format --response follows"
+    )
+    # --style: the former name of --variant, still accepted.
+    grade_cmd.add_argument(
+        "--style", choices=VARIANT_CHOICES, dest="variant", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     return parser
 
 

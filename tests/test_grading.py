@@ -10,30 +10,30 @@ import pytest
 from lm_eval_math500 import Verdict, grade
 
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!): the
-# child process is killed.
+# worker process is killed.
 HANGS = "\\prod_{k=1}^{10^6} k"
 
 
-def test_verdict_fields_for_each_style():
-    assert grade("</think> <answer>\\frac12</answer>", "0.5", style="r1_zero") == Verdict(
+def test_verdict_fields_for_each_variant():
+    assert grade("</think> <answer>\\frac12</answer>", "0.5", variant="r1_zero") == Verdict(
         correct=True, format_ok=True, pred="\\frac12", timed_out=False)
-    assert grade("no tags \\boxed{2}", "2", style="r1_zero") == Verdict(
+    assert grade("no tags \\boxed{2}", "2", variant="r1_zero") == Verdict(
         correct=False, format_ok=False, pred=None, timed_out=False)
-    v = grade("</end_deepthink><SOLUTION>x = 4", "4", style="deepthink")
+    v = grade("</end_deepthink><SOLUTION>x = 4", "4", variant="deepthink")
     assert v.correct and v.format_ok
-    v = grade("so it is 7 apples", "7", style="question_only")
+    v = grade("so it is 7 apples", "7", variant="question_only")
     assert v.correct and not v.format_ok
 
 
-def test_unknown_style_or_mode_raises_value_error():
+def test_unknown_variant_or_mode_raises_value_error():
     with pytest.raises(ValueError, match="r1_zero"):
-        grade("x", "1", style="boxed")
+        grade("x", "1", variant="boxed")
     with pytest.raises(ValueError, match="tags"):
         grade("x", "1", format_mode="loose")
 
 
 def test_timeout_is_a_flagged_wrong_answer_within_the_limit_and_the_next_call_works():
-    grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the child process outside the timing
+    grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the worker processes outside the timing
     start = time.monotonic()
     v = grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)
     assert time.monotonic() - start < 0.6

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lm_eval_math500.grader.equivalence import compare
 from lm_eval_math500.grader.extraction import analyse
+from lm_eval_math500.grader.formats import FormatMode, VariantChoice
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,14 @@ def grade(
     response: str,
     gold: str,
     *,
-    style: str = "auto",
+    variant: VariantChoice = "auto",
     problem: str | None = None,
-    format_mode: str = "tags",
+    format_mode: FormatMode = "tags",
     timeout: float = 1.0,
 ) -> Verdict:
-    """Extract the final answer under `style`, check the format and compare with `gold`.
+    """Extract the final answer under `variant`, check the format and compare with `gold`.
     Returns within `timeout` seconds (plus a few ms); a comparison cut off there is wrong and flagged."""
-    pred, format_ok = analyse(response, style, format_mode)
+    pred, format_ok = analyse(response, variant, format_mode)
     if pred is None:
         return Verdict(correct=False, format_ok=format_ok, pred=None, timed_out=False)
     outcome = compare(pred, gold, problem=problem, timeout=timeout)

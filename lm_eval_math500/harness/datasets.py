@@ -16,13 +16,13 @@ from typing import Any
 
 import datasets
 
+from lm_eval_math500.grader.formats import DEEPTHINK
 from lm_eval_math500.grader.latex import brace_end
 
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
-# Text the deepthink tasks put at the start of the response (their gen_prefix), from metadata.
+# The doc field the deepthink tasks put at the start of the response (their gen_prefix).
 PREFILL_FIELD = "prefill"
-DEEPTHINK_PREFILL = "<start_deepthink>"
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,13 @@ def load(
 ) -> datasets.DatasetDict:
     """Load dataset ``name`` for lm-eval's ``custom_dataset`` hook, which passes all metadata.
 
-    ``deepthink_prefill`` makes deepthink responses start with ``<start_deepthink>``.
+    ``deepthink_prefill`` makes deepthink responses start with the deepthink format's prefill
+    (``<start_deepthink>``).
     """
     if name not in SOURCES:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
     split = _read_split(SOURCES[name], data_dir or os.environ.get(DATA_DIR_ENV))
-    prefill = DEEPTHINK_PREFILL if deepthink_prefill else ""
+    prefill = DEEPTHINK.prefill if deepthink_prefill else ""
     return datasets.DatasetDict({"test": split.add_column(PREFILL_FIELD, [prefill] * len(split))})
 
 

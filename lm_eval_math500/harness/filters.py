@@ -9,9 +9,7 @@ from lm_eval.api.filter import Filter
 from lm_eval.api.registry import register_filter
 
 from lm_eval_math500.grader.extraction import analyse
-
-# The stop string of each tag style, which the harness cuts from the output.
-_STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}
+from lm_eval_math500.grader.formats import FORMATS, FormatMode, VariantChoice
 
 
 class Extraction(str):
@@ -37,9 +35,14 @@ class ExtractAnswer(Filter):
     scoring). ``format_mode`` is passed to :func:`analyse` (``tags`` or ``cs336``).
     """
 
-    def __init__(self, style: str, format_mode: str = "tags", strict: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, variant: VariantChoice, format_mode: FormatMode = "tags", strict: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.style, self.format_mode, self.strict = style, format_mode, strict
+        self.variant, self.format_mode, self.strict = variant, format_mode, strict
+        # The answer tags whose closing tag is a stop string, which the harness cuts from the output.
+        fmt = FORMATS.get(variant)
+        self.cut_tags = fmt.answer_tags if fmt and fmt.answer_tags and fmt.answer_tags[1] in fmt.stop else None
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = [[r if isinstance(r, str) else "" for r in group] for group in resps]
@@ -48,16 +51,16 @@ class ExtractAnswer(Filter):
 
     def _stop_was_stripped(self, resps: list[list[str]]) -> bool:
         """The harness removes stop strings; a run none of whose outputs keeps one had it removed."""
-        if self.style not in _STOP:
+        if self.cut_tags is None:
             return False
-        closing = _STOP[self.style][1]
+        closing = self.cut_tags[1]
         return not any(closing in r for group in resps for r in group)
 
     def _restore_stop(self, response: str) -> str:
         """Put back the stop string after a final tag left open, where the backend cut it."""
-        opening, closing = _STOP[self.style]
+        opening, closing = self.cut_tags
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
     def _extract(self, response: str) -> Extraction:
-        answer, format_ok = analyse(response, self.style, self.format_mode)
+        answer, format_ok = analyse(response, self.variant, self.format_mode)
         return Extraction(answer if format_ok or not self.strict else None, format_ok)
