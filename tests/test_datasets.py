@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import datasets
 import pytest
 
+from conftest import SHARED_DATA
 from lm_eval_math500.harness.datasets import DATA_DIR_ENV, SCHEMA, DataUnavailableError, load, process_docs
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def docs(name: str, **metadata) -> datasets.Dataset:
-    return process_docs(load(name, data_dir=str(SHARED), **metadata)["test"])
+    return process_docs(load(name, data_dir=str(SHARED_DATA), **metadata)["test"])
 
 
 @pytest.mark.parametrize(("name", "rows"), [("math500", 500), ("gsm8k", 1319), ("math_validation", 5000)])
@@ -36,7 +34,7 @@ def test_gsm8k_gold_is_the_number_after_hashes_without_commas():
 
 
 def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
-    local = [json.loads(line) for line in (SHARED / "math/test.jsonl").open()]
+    local = [json.loads(line) for line in (SHARED_DATA / "math/test.jsonl").open()]
     hub_rows = [
         {"problem": r["problem"], "level": f"Level {r['level']}", "type": r["subject"], "solution": r["solution"]}
         for r in local
@@ -48,7 +46,7 @@ def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
 
 
 def test_environment_variable_points_at_local_data(monkeypatch):
-    monkeypatch.setenv(DATA_DIR_ENV, str(SHARED))
+    monkeypatch.setenv(DATA_DIR_ENV, str(SHARED_DATA))
     assert len(load("math500")["test"]) == 500
 
 
@@ -78,5 +76,5 @@ def test_golds_that_kept_one_of_several_boxed_solutions_are_completed():
     assert by_id["test/intermediate_algebra/225.json"] == "3, \\frac{2}{5}"
     assert by_id["test/precalculus/679.json"] == "\\frac{\\pi}{4}, \\frac{5\\pi}{4}"
     assert by_id["test/prealgebra/177.json"] == "6"
-    local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED / "math/test.jsonl").open())}
+    local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED_DATA / "math/test.jsonl").open())}
     assert sum(by_id[key] != local[key] for key in local) == 3
