@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -85,3 +87,12 @@ def test_child_process_verdicts_are_the_same_in_a_process_pool():
     expected = [compare_symbolic(p) for p in SYMBOLIC]
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
         assert list(pool.map(compare_symbolic, SYMBOLIC, chunksize=5)) == expected
+
+
+def test_first_symbolic_call_of_a_fresh_process_is_decided_within_the_limit():
+    """The workers' start-up is charged to no call, and the fork server's warm-up lets the very
+    first comparison finish inside the 1 s limit instead of being cut off."""
+    response = "so \\boxed{\\int_0^{3} 2x\\,dx}"
+    code = f"from lm_eval_math500 import grade; v = grade({response!r}, '9'); print(v.correct, v.timed_out)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]
