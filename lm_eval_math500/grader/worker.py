@@ -6,11 +6,13 @@ separate process. The workers come from multiprocessing's fork server, which imp
 :mod:`lm_eval_math500.grader.symbolic` once, so a new worker is a fork of a warm process and never
 of the caller. pebble's ``ProcessPool`` kills a worker whose call is cancelled or overruns and forks
 a replacement. As with every fork-server or spawn start, each worker imports the caller's main
-module, so a script that grades must guard its top-level code with ``if __name__ == "__main__":``.
+module, so a script that grades must guard its top-level code with ``if __name__ == "__main__":``;
+and a daemonic process (a ``multiprocessing.Pool`` worker) cannot start the workers at all.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.util
@@ -33,7 +35,7 @@ def _prepare_worker() -> None:
     """Worker start: let SIGTERM kill at once, even inside C code (pebble stops workers with it,
     and would wait 3 s before SIGKILL), and load the grader if the fork server did not."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    __import__(_SYMBOLIC_MODULE)
+    importlib.import_module(_SYMBOLIC_MODULE)
 
 
 def _ready() -> None:

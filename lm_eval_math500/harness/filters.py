@@ -40,9 +40,10 @@ class ExtractAnswer(Filter):
     ) -> None:
         super().__init__(**kwargs)
         self.variant, self.format_mode, self.strict = variant, format_mode, strict
-        # The answer tags whose closing tag is a stop string, which the harness cuts from the output.
-        fmt = FORMATS.get(variant)
-        self.cut_tags = fmt.answer_tags if fmt and fmt.answer_tags and fmt.answer_tags[1] in fmt.stop else None
+        # The answer tags whose closing tag is a stop string, which the harness may cut from the output.
+        fmt = FORMATS.get(variant)  # none for "auto"
+        tags = fmt.answer_tags if fmt else None
+        self.cut_tags = tags if tags and tags[1] in fmt.stop else None
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = [[r if isinstance(r, str) else "" for r in group] for group in resps]
