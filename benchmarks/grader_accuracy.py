@@ -2,7 +2,7 @@
 
 PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer
 (Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
-ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
+ProcessBench rows: each grader gets the whole `model_solution` (our grader with variant
 question_only). Our grader also gets the problem text, so form requirements can be checked.
 Rows audited as `suspect_label` are left out.
 """
@@ -32,7 +32,7 @@ def ours(row: dict) -> Verdict:
     """Our verdict, with the prediction it graded and the rule that decided."""
     if "model_answer" in row:
         return grade_answer(row["model_answer"], row["gold_answer"], problem=row["problem"])
-    return grade(row["model_solution"], row["gold_answer"], style="question_only", problem=row["problem"])
+    return grade(row["model_solution"], row["gold_answer"], variant="question_only", problem=row["problem"])
 
 
 def math_verify(row: dict) -> bool:

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from lm_eval_math500.grader.formats import VARIANT_CHOICES
+
 PROG = "lm-eval-math500"
-STYLES = ("auto", "r1_zero", "deepthink", "question_only")
 DESCRIPTION = (
     "MATH-500, GSM8K and MATH-validation tasks for lm-evaluation-harness, the replay model that "
     "re-grades saved generations, export and grading. 'lm-eval-math500 COMMAND --help' describes a command."
@@ -161,7 +162,7 @@ def _grade(options: argparse.Namespace) -> None:
         verdict = grade_answer(options.pred, options.gold, problem=options.problem)
     else:
         response = options.response if options.response is not None else _read_response(options.response_file)
-        verdict = grade(response, options.gold, style=options.style, problem=options.problem)
+        verdict = grade(response, options.gold, variant=options.variant, problem=options.problem)
     print(json.dumps(dataclasses.asdict(verdict), ensure_ascii=False))
 
 
@@ -248,7 +249,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     given.add_argument("--pred", help="an answer already extracted")
     grade_cmd.add_argument("--problem", help="the problem text, so that a form it asks for is enforced")
-    grade_cmd.add_argument("--style", choices=STYLES, default="auto", help="how to extract from the response")
+    grade_cmd.add_argument(
+        "--variant", choices=VARIANT_CHOICES, default="auto", help="the prompt variant whose format --response follows"
+    )
+    # --style: the former name of --variant, still accepted.
+    grade_cmd.add_argument(
+        "--style", choices=VARIANT_CHOICES, dest="variant", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     grade_cmd.set_defaults(handler=_grade)
     return parser
 

@@ -28,6 +28,10 @@ def shared_data_folder() -> Path:
     return Path(os.environ.get(SHARED_DATA_ENV) or DEFAULT_SHARED_DATA).expanduser()
 
 
+# The shared data folder as this run sees it, for tests that read its files directly.
+SHARED_DATA = shared_data_folder()
+
+
 def data_unavailable(what: str) -> NoReturn:
     """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
     message = f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)"

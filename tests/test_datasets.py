@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import datasets
 import pytest
 
+from conftest import SHARED_DATA
 from lm_eval_math500.harness.datasets import (
     ADDED_FIELDS,
     BOXED_INSTRUCTION,
@@ -18,11 +18,9 @@ from lm_eval_math500.harness.datasets import (
     process_docs,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def docs(name: str, **metadata) -> datasets.Dataset:
-    return process_docs(load(name, data_dir=str(SHARED), **metadata)["test"])
+    return process_docs(load(name, data_dir=str(SHARED_DATA), **metadata)["test"])
 
 
 @pytest.mark.parametrize(("name", "rows"), [("math500", 500), ("gsm8k", 1319), ("math_validation", 5000)])
@@ -44,7 +42,7 @@ def test_gsm8k_gold_is_the_number_after_hashes_without_commas():
 
 
 def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
-    local = [json.loads(line) for line in (SHARED / "math/test.jsonl").open()]
+    local = [json.loads(line) for line in (SHARED_DATA / "math/test.jsonl").open()]
     hub_rows = [
         {"problem": r["problem"], "level": f"Level {r['level']}", "type": r["subject"], "solution": r["solution"]}
         for r in local
@@ -56,7 +54,7 @@ def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
 
 
 def test_environment_variable_points_at_local_data(monkeypatch):
-    monkeypatch.setenv(DATA_DIR_ENV, str(SHARED))
+    monkeypatch.setenv(DATA_DIR_ENV, str(SHARED_DATA))
     assert len(load("math500")["test"]) == 500
 
 
@@ -90,7 +88,7 @@ def test_boxed_instruction_goes_to_the_turn_metadata_names(turn, system, user):
 
 def test_unknown_boxed_turn_names_the_allowed_ones():
     with pytest.raises(ValueError, match="boxed_instruction"):
-        load("math500", data_dir=str(SHARED), boxed_instruction="assistant")
+        load("math500", data_dir=str(SHARED_DATA), boxed_instruction="assistant")
 
 
 def test_model_arguments_reach_the_docs_for_the_extraction_filter():
@@ -106,5 +104,5 @@ def test_golds_that_kept_one_of_several_boxed_solutions_are_completed():
     assert by_id["test/intermediate_algebra/225.json"] == "3, \\frac{2}{5}"
     assert by_id["test/precalculus/679.json"] == "\\frac{\\pi}{4}, \\frac{5\\pi}{4}"
     assert by_id["test/prealgebra/177.json"] == "6"
-    local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED / "math/test.jsonl").open())}
+    local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED_DATA / "math/test.jsonl").open())}
     assert sum(by_id[key] != local[key] for key in local) == 3

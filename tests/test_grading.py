@@ -13,11 +13,11 @@ from lm_eval_math500 import Verdict, grade
 from lm_eval_math500.grader import equivalence, grading
 
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!): the
-# child process is killed.
+# worker process is killed.
 HANGS = "\\prod_{k=1}^{10^6} k"
 
 
-@pytest.mark.parametrize("response,gold,style,expected", [
+@pytest.mark.parametrize("response,gold,variant,expected", [
     ("</think> <answer>\\frac12</answer>", "0.5", "r1_zero",
      Verdict(correct=True, reason="numeric value equal", pred="\\frac12", format_ok=True)),
     ("no tags \\boxed{2}", "2", "r1_zero",
@@ -27,19 +27,19 @@ HANGS = "\\prod_{k=1}^{10^6} k"
     ("so it is 7 apples", "7", "question_only",
      Verdict(correct=True, reason="same string", pred="7", format_ok=False)),
 ])
-def test_verdict_fields_for_each_style(response, gold, style, expected):
-    assert grade(response, gold, style=style) == expected
+def test_verdict_fields_for_each_variant(response, gold, variant, expected):
+    assert grade(response, gold, variant=variant) == expected
 
 
-def test_unknown_style_or_mode_raises_value_error():
+def test_unknown_variant_or_mode_raises_value_error():
     with pytest.raises(ValueError, match="r1_zero"):
-        grade("x", "1", style="boxed")
+        grade("x", "1", variant="boxed")
     with pytest.raises(ValueError, match="tags"):
         grade("x", "1", format_mode="loose")
 
 
 def test_timeout_is_a_flagged_wrong_answer_within_the_limit_and_the_next_call_works():
-    grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the child process outside the timing
+    grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the worker processes outside the timing
     start = time.monotonic()
     v = grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)
     assert time.monotonic() - start < 0.6

@@ -40,7 +40,7 @@ def _verdicts(graderbench: Path) -> list[tuple[str, bool]]:
                     verdict = grade_answer(row["model_answer"], row["gold_answer"], problem=row["problem"],
                                            timeout=TIMEOUT)
                 else:
-                    verdict = grade(row["model_solution"], row["gold_answer"], style="question_only",
+                    verdict = grade(row["model_solution"], row["gold_answer"], variant="question_only",
                                     problem=row["problem"], timeout=TIMEOUT)
                 out.append((row["id"], verdict.correct))
     return out

@@ -12,17 +12,18 @@ import lm_eval
 import pytest
 from lm_eval.tasks import TaskManager
 
+from conftest import SHARED_DATA
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION
+from lm_eval_math500.grader.formats import DEEPTHINK, TASK_VARIANTS
+from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION, PREFILL_FIELD
 from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-RUNS = SHARED / "published_runs"
+RUNS = SHARED_DATA / "published_runs"
 BASE_RUN = RUNS / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
 INSTRUCT_RUN = RUNS / "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl"
 DATASETS = ("math500", "gsm8k", "math_validation")
-VARIANTS = ("r1zero", "deepthink", "question_only", "boxed")
+VARIANTS = tuple(TASK_VARIANTS)
 TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS] + ["math500_boxed_n4", "math500_boxed_n64"]
 GROUPS = [f"{name}_all" for name in (*DATASETS, *VARIANTS)]
 
@@ -37,7 +38,7 @@ def replay(path: Path, task: str, *, keep_stop: bool = False, limit: int | None 
     manager = TaskManager(
         include_path=str(tasks_dir()),
         include_defaults=False,
-        metadata={"data_dir": str(SHARED), **metadata},
+        metadata={"data_dir": str(SHARED_DATA), **metadata},
     )
     return lm_eval.simple_evaluate(
         model=ReplayLM(path=str(path), keep_stop=keep_stop),
@@ -60,6 +61,26 @@ def test_tasks_and_groups_are_listed_and_do_not_collide_with_builtins():
     assert set(GROUPS) <= set(ours.all_groups)
     builtin = set(TaskManager().all_tasks)
     assert not builtin & set(TASKS + GROUPS)
+
+
+@pytest.fixture(scope="module")
+def task_index() -> dict:
+    """lm-eval's index of our task YAML: each task's config with its includes merged."""
+    return TaskManager(include_path=str(tasks_dir()), include_defaults=False).task_index
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_task_yaml_matches_its_prompt_format(task_index, task):
+    """Stop strings, prefill, filter variant and the tags the prompt names all come from formats.py."""
+    config = task_index[task].cfg
+    (fmt,) = [f for suffix, f in TASK_VARIANTS.items() if task.removesuffix("_n4").removesuffix("_n64").endswith(f"_{suffix}")]
+    assert config["generation_kwargs"]["until"] == list(fmt.stop)
+    assert config.get("gen_prefix") == (PREFILL_FIELD if fmt.prefill else None)
+    filters = [step for entry in config["filter_list"] for step in entry["filter"]]
+    assert filters and all(step["variant"] == fmt.variant for step in filters)
+    prompt = config.get("description", "") + config["doc_to_text"]
+    markers = [*(fmt.answer_tags or ()), fmt.thinking_start, fmt.thinking_end]
+    assert all(marker in prompt for marker in markers if marker)
 
 
 def test_yaml_ships_inside_the_wheel(built_wheel):
@@ -143,7 +164,7 @@ def test_instruct_model_without_chat_template_scores_zero_in_cs336_mode():
     ],
 )
 def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, wrong):
-    rows = read_jsonl(SHARED / data_file)
+    rows = read_jsonl(SHARED_DATA / data_file)
     replay_file = write_jsonl(
         tmp_path / "reference.jsonl", [{"problem": r[problem_field], "response": r[solution_field]} for r in rows]
     )
@@ -166,7 +187,7 @@ BAD_RESPONSES = [
 
 @pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only", "math500_boxed"])
 def test_bad_outputs_are_wrong_answers_not_crashes(tmp_path, task):
-    problems = read_jsonl(SHARED / "math500/test.jsonl")[: len(BAD_RESPONSES)]
+    problems = read_jsonl(SHARED_DATA / "math500/test.jsonl")[: len(BAD_RESPONSES)]
     replay_file = write_jsonl(
         tmp_path / "bad.jsonl", [{"problem": p["problem"], "response": r} for p, r in zip(problems, BAD_RESPONSES)]
     )
@@ -176,7 +197,7 @@ def test_bad_outputs_are_wrong_answers_not_crashes(tmp_path, task):
 
 
 def test_deepthink_strict_filter_requires_the_solution_tags(tmp_path):
-    first, problem = read_jsonl(SHARED / "math500/test.jsonl")[:2]
+    first, problem = read_jsonl(SHARED_DATA / "math500/test.jsonl")[:2]
     assert problem["answer"] == "p - q"
     rows = [
         {"problem": first["problem"], "response": ""},
@@ -189,21 +210,21 @@ def test_deepthink_strict_filter_requires_the_solution_tags(tmp_path):
 
 
 def test_deepthink_prefill_comes_from_metadata(tmp_path):
-    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
     rows = [{"problem": first["problem"], "response": "x</end_deepthink><SOLUTION>1"}]
     path = write_jsonl(tmp_path / "one.jsonl", rows)
     plain = replay(path, "math500_deepthink", limit=1)["samples"]["math500_deepthink"][0]
     prefilled = replay(path, "math500_deepthink", limit=1, deepthink_prefill=True)["samples"]["math500_deepthink"][0]
     system_prompt = "</end_deepthink>. Then write only the final answer, in simplest form, between <SOLUTION> and </SOLUTION>.\n\n"
     assert plain["arguments"][0][0].endswith(system_prompt + first["problem"])
-    assert prefilled["arguments"][0][0].endswith(system_prompt + first["problem"] + "\n<start_deepthink>")
+    assert prefilled["arguments"][0][0].endswith(system_prompt + first["problem"] + "\n" + DEEPTHINK.prefill)
 
 
 def test_repeats_are_served_in_order_and_averaged(tmp_path):
-    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
     answers = ["\\boxed{(3, \\frac{\\pi}{2})}", "\\boxed{(3, \\pi)}", "\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}"]
     path = write_jsonl(tmp_path / "three.jsonl", [{"problem": first["problem"], "response": answers}])
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED_DATA)})
     task = manager.load(["math500_question_only"])["tasks"]["math500_question_only"]
     task.set_config(key="repeats", value=3)
     results = lm_eval.simple_evaluate(
@@ -227,56 +248,6 @@ def test_replay_reads_lm_eval_samples_files(tmp_path):
     assert again["answer_reward,tags"] == first["results"]["math500_r1zero"]["answer_reward,tags"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-    )
-
-
-def test_export_writes_one_line_per_problem(tmp_path):
-    out = tmp_path / "out"
-    result = run_cli(
-        "run", "--model", "replay", "--model_args", f"path={BASE_RUN},keep_stop=True",
-        "--tasks", "math500_r1zero", "--metadata", json.dumps({"data_dir": str(SHARED)}),
-        "--output_path", str(out), "--log_samples",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    (samples,) = out.rglob("samples_math500_r1zero_*.jsonl")
-    exported = run_cli("export", str(samples), "--filter", "cs336")
-    rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert [row["idx"] for row in rows] == list(range(500))
-    assert set(rows[0]) == {
-        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
-    }  # fmt: skip
-    assert sum(row["format_ok"] for row in rows) == 82
-    # correct is the cs336 filter's verdict: the answer counts only when CS336's format holds.
-    answer_reward = {
-        row["doc_id"]: row["answer_reward"]
-        for row in map(json.loads, samples.read_text().splitlines())
-        if row["filter"] == "cs336"
-    }
-    assert [row["correct"] for row in rows] == [bool(answer_reward[i]) for i in range(500)]
-    assert sum(row["correct"] for row in rows) == 17
-    assert all(row["reason"] for row in rows)
-    assert all(row["reason"].endswith("no final answer") for row in rows if row["pred"] is None)
-
-
-def test_grade_command_prints_a_json_verdict():
-    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--response", "so \\boxed{0.5}").stdout)
-    assert verdict["correct"] is True and verdict["pred"] == "0.5"
-    assert verdict["reason"] == "numeric value equal" and verdict["format_ok"] is True
-    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "1/3").stdout)
-    assert verdict == {"correct": False, "reason": "numeric value differs", "pred": "1/3", "format_ok": None,
-                       "timed_out": False}
-
-
-def test_tasks_dir_command_prints_the_yaml_folder():
-    printed = Path(run_cli("tasks-dir").stdout.strip())
-    assert (printed / "math500" / "math500_r1zero.yaml").is_file()
-
-
 @pytest.mark.parametrize(
     ("name", "metadata"),
     [("math_validation_question_only", {}), ("math_validation_boxed", {"boxed_instruction": "system"})],
@@ -290,7 +261,7 @@ def test_qwen_math_outputs_regraded_with_eight_repeats(name, metadata):
     qwen_file = RUNS / "qwen25_math_instruct__math_first100__cot_t0.7_n8__qwenlm.jsonl"
     qwen = {problem_key(row["question"]): row for row in read_jsonl(qwen_file)}
     manager = TaskManager(
-        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED), **metadata}
+        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED_DATA), **metadata}
     )
     task = manager.load([name])["tasks"][name]
     task.set_config(key="repeats", value=8)
@@ -328,7 +299,7 @@ def row_prompt(problem: str, metadata: dict) -> str:
 
 
 def test_boxed_prompt_puts_the_instruction_after_the_problem_by_default(tmp_path):
-    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
     path = write_jsonl(tmp_path / "one.jsonl", [{"problem": first["problem"], "response": "\\boxed{1}"}])
     (sample,) = replay(path, "math500_boxed", limit=1)["samples"]["math500_boxed"]
     assert sample["arguments"][0][0] == first["problem"] + "\n" + BOXED_INSTRUCTION

@@ -46,9 +46,9 @@ def test_a_prompt_opens_thinking_when_it_ends_on_the_opening_tag(prompt, opened)
     assert opens_thinking(prompt) is opened
 
 
-def grade(response: str, *, prompt: str = "", doc: dict | None = None, budget: int | None = None, style="question_only"):
+def grade(response: str, *, prompt: str = "", doc: dict | None = None, budget: int | None = None, variant="question_only"):
     """One response through the extraction filter and the metrics, as lm-eval runs them."""
-    [[extraction]] = ExtractAnswer(style=style).extract([[response]], [doc or DOC], [Request(prompt, budget)])
+    [[extraction]] = ExtractAnswer(variant=variant).extract([[response]], [doc or DOC], [Request(prompt, budget)])
     return extraction, process_results(doc or DOC, [[extraction]])
 
 
@@ -71,14 +71,14 @@ def test_only_what_follows_the_thinking_is_graded(response, prompt, answer, accu
 
 def test_r1_zero_response_that_never_closes_its_thinking_is_unfinished():
     prompt = "User: What is 2 + 3?\nAssistant: <think>"
-    closed, _ = grade("ok</think> <answer>5</answer>", prompt=prompt, style="r1_zero")
-    unclosed, scores = grade("ok <answer>5</answer>", prompt=prompt, style="r1_zero")
+    closed, _ = grade("ok</think> <answer>5</answer>", prompt=prompt, variant="r1_zero")
+    unclosed, scores = grade("ok <answer>5</answer>", prompt=prompt, variant="r1_zero")
     assert (str(closed), closed.format_ok, closed.unfinished) == ("5", True, False)
     assert (str(unclosed), unclosed.unfinished, scores["accuracy"]) == ("", True, 0)
 
 
 def test_deepthink_trace_that_never_ends_is_unfinished():
-    extraction, _ = grade("<start_deepthink>x <SOLUTION>5</SOLUTION>", style="deepthink")
+    extraction, _ = grade("<start_deepthink>x <SOLUTION>5</SOLUTION>", variant="deepthink")
     assert extraction.unfinished and not str(extraction)
 
 

@@ -4,7 +4,7 @@ The weights are random, except that a few tokens have a scripted successor: the 
 is dominated by the token embedding (layer outputs are small next to it), and the ``lm_head`` row of
 each scripted successor points along the embedding of its predecessor, so that successor wins by a
 margin of about a hundred logits whatever the context, under greedy decoding or sampling at T=1.
-From the end of each prompt style the model therefore writes a fixed, well-formed response:
+From the end of each prompt variant the model therefore writes a fixed, well-formed response:
 
 * after ``<think>`` (the R1-Zero prompt):        `` ok</think> <answer>p - q</answer>``
 * after ``<start_deepthink>`` (deepthink prefill): `` hmm</end_deepthink><SOLUTION>\\frac{14}{3}</SOLUTION>``

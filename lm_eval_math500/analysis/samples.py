@@ -155,7 +155,11 @@ class TaskRun:
         for entry in self.config.get("filter_list", []):
             if entry["name"] == filter_name:
                 (step,) = entry["filter"]
-                return {key: value for key, value in step.items() if key != "function"}
+                settings = {key: value for key, value in step.items() if key != "function"}
+                # Runs graded before version 2.0 name the variant ``style``.
+                if "style" in settings:
+                    settings["variant"] = settings.pop("style")
+                return settings
         raise RunReadError(f"task {self.name} has no filter {filter_name!r}; it has {', '.join(self.filters)}")
 
 

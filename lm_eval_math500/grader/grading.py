@@ -6,27 +6,28 @@ from dataclasses import replace
 
 from lm_eval_math500.grader.equivalence import TIME_LIMIT, Verdict, grade_answer
 from lm_eval_math500.grader.extraction import analyse
+from lm_eval_math500.grader.formats import FormatMode, VariantChoice
 
 
 def grade(
     response: str,
     gold: str,
     *,
-    style: str = "auto",
+    variant: VariantChoice = "auto",
     problem: str | None = None,
-    format_mode: str = "tags",
+    format_mode: FormatMode = "tags",
     timeout: float = TIME_LIMIT,
 ) -> Verdict:
     r"""Grade a whole model response: extract its final answer, check its format, compare with `gold`.
 
     The decision order:
 
-    1. The final answer is extracted under `style` (``r1_zero``: the last ``<answer>`` tag;
+    1. The final answer is extracted under `variant` (``r1_zero``: the last ``<answer>`` tag;
        ``deepthink``: the last ``<SOLUTION>`` tag; ``question_only``: the final group of
        ``\boxed{}``, else a stated "final answer is", else the concluding value; ``auto``: the
-       style whose tags the response uses). A response that commits to no answer, or hedges
+       variant whose tags the response uses). A response that commits to no answer, or hedges
        between different ones, is wrong (``no final answer``).
-    2. The output format of `style` is checked (`format_mode` ``tags`` or ``cs336``) and
+    2. The output format of `variant` is checked (`format_mode` ``tags`` or ``cs336``) and
        reported in ``format_ok``; it does not change ``correct``.
     3. The extracted answer is compared with `gold` in the order `is_equivalent` states,
        including the forms `problem` asks for.
@@ -34,7 +35,7 @@ def grade(
     Args:
         response: the model's whole output.
         gold: the reference answer.
-        style: the prompt variant whose output format to read: ``auto``, ``r1_zero``,
+        variant: the prompt variant whose output format to read: ``auto``, ``r1_zero``,
             ``deepthink`` or ``question_only``.
         problem: the problem text; when given, the forms it asks for are enforced.
         format_mode: ``tags`` (whitespace-tolerant tags) or ``cs336`` (literal tag strings).
@@ -46,16 +47,16 @@ def grade(
         and ``timed_out``.
 
     Raises:
-        ValueError: for an unknown `style` or `format_mode` (the message lists the allowed ones).
+        ValueError: for an unknown `variant` or `format_mode` (the message lists the allowed ones).
 
     Examples:
-        >>> v = grade(r"so the answer is $\boxed{\frac{1}{2}}$", "0.5", style="question_only")
+        >>> v = grade(r"so the answer is $\boxed{\frac{1}{2}}$", "0.5", variant="question_only")
         >>> v.correct, v.pred, v.format_ok, v.reason
         (True, '\\frac{1}{2}', True, 'numeric value equal')
-        >>> grade("</think> <answer>7</answer>", "7", style="r1_zero").reason
+        >>> grade("</think> <answer>7</answer>", "7", variant="r1_zero").reason
         'same string'
-        >>> grade("I am not sure.", "7", style="r1_zero").reason
+        >>> grade("I am not sure.", "7", variant="r1_zero").reason
         'no final answer'
     """
-    pred, format_ok = analyse(response, style, format_mode)
+    pred, format_ok = analyse(response, variant, format_mode)
     return replace(grade_answer(pred, gold, problem=problem, timeout=timeout), format_ok=format_ok)

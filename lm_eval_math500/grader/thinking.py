@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# (opening, closing) marker of each thinking format in use.
-THINKING_TAGS = (
-    ("<think>", "</think>"),
-    ("<start_deepthink>", "</end_deepthink>"),
-    ("<|begin_of_thought|>", "<|end_of_thought|>"),
-)
-OPENINGS = tuple(opening for opening, _ in THINKING_TAGS)
-CLOSINGS = tuple(closing for _, closing in THINKING_TAGS)
+from lm_eval_math500.grader.formats import THINKING_MARKERS
+
+OPENINGS = tuple(opening for opening, _ in THINKING_MARKERS)
+CLOSINGS = tuple(closing for _, closing in THINKING_MARKERS)
 
 
 @dataclass(frozen=True)

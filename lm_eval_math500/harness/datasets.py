@@ -16,13 +16,13 @@ from typing import Any
 
 import datasets
 
+from lm_eval_math500.grader.formats import DEEPTHINK
 from lm_eval_math500.grader.latex import brace_end
 
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
-# Text the deepthink tasks put at the start of the response (their gen_prefix), from metadata.
+# The doc field the deepthink tasks put at the start of the response (their gen_prefix).
 PREFILL_FIELD = "prefill"
-DEEPTHINK_PREFILL = "<start_deepthink>"
 # The boxed variant's instruction (DeepSeek-R1's and Qwen2.5-Math's wording). The loader puts it in
 # the turn ``--metadata '{"boxed_instruction": "user"|"system"}'`` names: the system field is the
 # task's description (the system turn under a chat template), the user field follows the problem.
@@ -97,7 +97,8 @@ def load(
     """Load dataset ``name`` for lm-eval's ``custom_dataset`` hook, which passes all metadata
     (``--metadata`` merged with ``--model_args``).
 
-    ``deepthink_prefill`` makes deepthink responses start with ``<start_deepthink>``;
+    ``deepthink_prefill`` makes deepthink responses start with the deepthink format's prefill
+    (``<start_deepthink>``);
     ``boxed_instruction`` puts the boxed variant's instruction in the ``user`` or ``system`` turn.
     """
     if name not in SOURCES:
@@ -110,7 +111,7 @@ def load(
     split = _read_split(SOURCES[name], data_dir or os.environ.get(DATA_DIR_ENV))
     counter = tokenizer if isinstance(tokenizer, str) else pretrained if isinstance(pretrained, str) else ""
     added = {
-        PREFILL_FIELD: DEEPTHINK_PREFILL if deepthink_prefill else "",
+        PREFILL_FIELD: DEEPTHINK.prefill if deepthink_prefill else "",
         BOXED_SYSTEM_FIELD: BOXED_INSTRUCTION if boxed_instruction == "system" else "",
         BOXED_USER_FIELD: "\n" + BOXED_INSTRUCTION if boxed_instruction == "user" else "",
         THINK_END_FIELD: think_end_token if isinstance(think_end_token, str) else "",

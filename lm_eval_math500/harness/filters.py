@@ -15,9 +15,7 @@ from lm_eval_math500.grader.extraction import analyse
 from lm_eval_math500.grader.thinking import is_unfinished, opens_thinking, split_thinking
 from lm_eval_math500.harness import budget
 from lm_eval_math500.harness.datasets import THINK_END_FIELD, TOKENIZER_FIELD
-
-# The stop string of each tag style, which the harness cuts from the output.
-_STOP = {"r1_zero": ("<answer>", "</answer>"), "deepthink": ("<SOLUTION>", "</SOLUTION>")}
+from lm_eval_math500.grader.formats import FORMATS, FormatMode, VariantChoice
 
 
 class Extraction(str):
@@ -79,9 +77,16 @@ class ExtractAnswer(Filter):
     scoring). ``format_mode`` is passed to :func:`analyse` (``tags`` or ``cs336``).
     """
 
-    def __init__(self, style: str, format_mode: str = "tags", strict: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, variant: VariantChoice, format_mode: FormatMode = "tags", strict: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.style, self.format_mode, self.strict = style, format_mode, strict
+        self.variant, self.format_mode, self.strict = variant, format_mode, strict
+        # The answer tags whose closing tag is a stop string, which the harness may cut from the output.
+        fmt = FORMATS.get(variant)  # none for "auto"
+        tags = fmt.answer_tags if fmt else None
+        self.tagged = tags is not None
+        self.cut_tags = tags if tags and tags[1] in fmt.stop else None
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = list(resps)
@@ -101,14 +106,14 @@ class ExtractAnswer(Filter):
 
     def _stop_was_stripped(self, resps: list[list[str]]) -> bool:
         """The harness removes stop strings; a run none of whose outputs keeps one had it removed."""
-        if self.style not in _STOP:
+        if self.cut_tags is None:
             return False
-        closing = _STOP[self.style][1]
+        closing = self.cut_tags[1]
         return not any(closing in r for group in resps for r in group)
 
     def _restore_stop(self, response: str) -> str:
         """Put back the stop string after a final tag left open, where the backend cut it."""
-        opening, closing = _STOP[self.style]
+        opening, closing = self.cut_tags
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
     def _extract(self, response: str, doc: Mapping[str, Any], request: Request) -> Extraction:
@@ -119,10 +124,10 @@ class ExtractAnswer(Filter):
         reached = budget.reached(response, request.max_gen_toks, doc.get(TOKENIZER_FIELD))
         answer, format_ok = None, False
         if thinking.finished:
-            # The tag styles check the thinking's end marker themselves, so they see the whole response.
-            graded = response if self.style in _STOP else thinking.answer_part
-            answer, format_ok = analyse(graded, self.style, self.format_mode)
-        stated = format_ok or (self.style == "r1_zero" and answer is not None)
+            # The tagged variants check the thinking's end marker themselves, so they see the whole response.
+            graded = response if self.tagged else thinking.answer_part
+            answer, format_ok = analyse(graded, self.variant, self.format_mode)
+        stated = format_ok or (self.variant == "r1_zero" and answer is not None)
         if is_unfinished(thinking, budget_reached=reached, answer_stated=stated, trace_dropped=opened and dropped):
             return Extraction(None, False, unfinished=True, budget_reached=reached)
         return Extraction(answer if format_ok or not self.strict else None, format_ok, budget_reached=reached)
