@@ -22,7 +22,7 @@ import lm_eval
 from lm_eval.tasks import TaskManager
 
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import ReplayLM, problem_key
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -125,7 +125,7 @@ def replay_run(run: Run, data: Path) -> tuple[int, int, int, list[Difference]]:
         position, row = by_problem[problem_key(sample["doc"]["problem"])]
         (answers,) = sample["filtered_resps"]
         answers = answers if isinstance(answers, list) else [answers]
-        ours = [is_correct(a.answer, sample["doc"]) and (run.filter != "cs336" or a.format_ok) for a in answers]
+        ours = [doc_verdict(a.answer, sample["doc"]).correct and (run.filter != "cs336" or a.format_ok) for a in answers]
         source = run.source_verdicts(row)
         for k, (a, b) in enumerate(zip(ours, source, strict=True)):
             total += 1

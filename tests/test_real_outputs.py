@@ -61,7 +61,7 @@ def test_number_words_are_read(response, expected):
     ],
 )
 def test_a_fragment_of_a_value_is_never_the_answer(response, gold, expected):
-    assert grade(response, gold, style="question_only").correct is expected
+    assert grade(response, gold, variant="question_only").correct is expected
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_checks_and_rejected_tries_after_the_answer_are_not_the_answer(response,
 )
 def test_a_response_cut_off_mid_work_states_no_answer(response):
     assert extract_answer(response, "question_only") is None
-    assert not grade(response, "12", style="question_only").correct
+    assert not grade(response, "12", variant="question_only").correct
 
 
 @pytest.mark.parametrize(
@@ -129,4 +129,4 @@ def test_a_response_cut_off_mid_work_states_no_answer(response):
     ],
 )
 def test_names_and_option_letters_in_prose(response, problem, gold, expected):
-    assert grade(response, gold, style="question_only", problem=problem).correct is expected
+    assert grade(response, gold, variant="question_only", problem=problem).correct is expected
