@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lm_eval_math500 import extract_answer, grade
+from lm_eval_math500 import extract_answer, grade, is_equivalent
 
 TRAIN = (
     "A train leaves at 9 and travels 60 miles per hour for 3 hours, then stops for 20 minutes. "
@@ -85,7 +85,9 @@ def test_the_value_after_a_label_or_an_adverb_is_the_answer(response, expected):
         ("So $a=\\boxed{3}$ and therefore the answer is $a+b = 10$.", "a+b = 10"),
         # a statement that only talks about the boxed answer does not replace it
         ("Thus \\boxed{14}. I am sure the answer is right.", "14"),
+        ("Thus \\boxed{14}. We can check our answer: $14 \\cdot 3 = 42$.", "14"),
         ("The answer is $\\boxed{14}$.", "14"),
+        ("So $\\boxed{x+1}$.\n\nFinal Answer: The final answer is\n\\[\nx+1.\n\\]\nI hope it is correct.", "x+1."),
     ],
 )
 def test_a_final_statement_after_an_intermediate_box_wins(response, expected):
@@ -130,3 +132,233 @@ def test_a_response_cut_off_mid_work_states_no_answer(response):
 )
 def test_names_and_option_letters_in_prose(response, problem, gold, expected):
     assert grade(response, gold, variant="question_only", problem=problem).correct is expected
+
+
+# Equivalence: the same answer written another way, by the model or in the gold.
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("(3,456)", "(3, 456)", True),
+        ("[1,250) \\cup (250,900]", "[1, 250) \\cup (250, 900]", True),
+        ("(1,100)", "(1, 100)", True),
+        ("(1, 100)", "(1,100)", True),
+        ("(3,456)", "3456", False),
+        ("1,000", "1000", True),
+    ],
+)
+def test_a_comma_inside_a_tuple_or_interval_is_never_a_thousands_separator(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("4,\\! 096", "4096", True),
+        ("1,\\!234,\\!567", "1234567", True),
+        ("2{,}048", "2048", True),
+        ("4,\\! 096", "4906", False),
+    ],
+)
+def test_golds_with_thin_space_thousands_are_read(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("7", "7^{\\text{th}}", True),
+        ("3", "3^{\\text{rd}} \\text{ row}", True),
+        ("11", "11 \\text{ marbles}", True),
+        ("2", "\\cot B = 2", True),
+        ("2", "\\cot B = 3", False),
+        ("5", "|AB| = 5", True),
+        ("3", "\\frac{BD}{DC} = 3", True),
+        ("2:5", "XY:YZ = 2:5", True),
+    ],
+)
+def test_ordinals_nouns_and_a_stated_name_are_the_value(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("103", "3 + 4 \\cdot 25", False),
+        ("28", "\\binom{8}{2}", False),
+        ("720", "6!", False),
+        ("0", "\\frac{p}{q-r} + \\frac{p}{r-q}", False),
+        ("150000", "1.5 \\times 10^{5}", True),
+        ("\\frac{5}{8}", "\\frac{10}{16}", True),
+        ("1", "\\sin^2 t + \\cos^2 t = 1", True),
+    ],
+)
+def test_arithmetic_left_undone_and_echoed_expressions_are_wrong(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("\\emptyset", "\\text{no solution}", True),
+        ("\\text{undefined}", "undefined", True),
+        ("(-\\infty,\\infty)", "\\text{all real numbers}", True),
+        ("\\mathbb{R}", "(-\\infty, \\infty)", True),
+        ("\\infty", "\\text{infinity}", True),
+        ("\\text{Wednesday}", "\\text{Wed}", True),
+        ("\\text{Wednesday}", "\\text{Thursday}", False),
+    ],
+)
+def test_special_answers_in_words(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+OPTIONS = "Which surface does $z = c$ describe?\n(A) Line\n(B) Circle\n(C) Plane\n(D) Sphere"
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("\\text{(C)}", "\\text{Plane}", True),
+        ("\\text{(C)}", "plane", True),
+        ("\\text{(C)}", "\\text{Sphere}", False),
+        ("\\text{(C)}", "(C) Plane", True),
+    ],
+)
+def test_the_content_of_the_right_option_counts_as_its_letter(gold, pred, expected):
+    assert is_equivalent(pred, gold, problem=OPTIONS) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("\\text{4:30 p.m.}", "16:30", True),
+        ("\\text{4:30 p.m.}", "4:30 \\text{ PM}", True),
+        ("\\text{4:30 p.m.}", "4:30", False),
+        ("\\text{4:30 p.m.}", "4:30 \\text{ a.m.}", False),
+        ("9:15 \\text{ a.m.}", "09:15", True),
+        ("12:05 \\text{ a.m.}", "00:05", True),
+    ],
+)
+def test_clock_times_in_24_hours(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("2\\pi", "2pi", True),
+        ("e^2", "\\mathrm{e}^2", True),
+        ("3 + 2i", "3 + 2\\mathrm{i}", True),
+        ("i", "\\sqrt{-1}", True),
+        ("e", "\\exp(1)", True),
+        ("3 + 2i", "3 - 2i", False),
+    ],
+)
+def test_constants_and_the_imaginary_unit_written_other_ways(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("\\frac{1}{2}", "½", True),
+        ("2\\frac{3}{4}", "2¾", True),
+        ("\\frac{1}{3}", "⅓", True),
+        ("\\frac{1}{4}", "¾", False),
+        ("150000", "1.5 \\times 10^5", True),
+        ("0.0025", "2.5e-3", True),
+        ("300000", "3E5", True),
+        ("300000", "3E4", False),
+    ],
+)
+def test_unicode_fractions_and_scientific_notation(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("\\frac{22}{7}", "\\frac{22}{7} \\approx 3.14", True),
+        ("\\sqrt{2}", "\\sqrt{2}\\approx 1.414", True),
+        ("3.14", "\\frac{22}{7} \\approx 3.14", False),
+    ],
+)
+def test_an_exact_value_before_approx_is_the_answer(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("x^{2/3}", "\\sqrt[3]{x}^2", True),
+        ("x^{1/3}", "\\sqrt[3]{x}", True),
+        ("x^{2/3}", "\\sqrt[3]{x}", False),
+    ],
+)
+def test_odd_roots_are_real(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "gold,response,expected",
+    [
+        ("a=2, b=5", "So $a = \\boxed{2}$ and $b = \\boxed{5}$.", True),
+        ("a=2, b=5", "So $a = \\boxed{5}$ and $b = \\boxed{2}$.", False),
+    ],
+)
+def test_labelled_parts_in_separate_boxes(gold, response, expected):
+    assert grade(response, gold, variant="question_only").correct is expected
+
+
+@pytest.mark.parametrize(
+    "gold,pred,expected",
+    [
+        ("x \\le 5", "x <= 5", True),
+        ("x \\ge -2", "x >= -2", True),
+        ("x \\neq 1", "x != 1", True),
+        ("x \\le 5", "x >= 5", False),
+        ("-1 \\le x \\le 4", "x \\in [-1, 4]", True),
+        ("(0,1)", "0 < g(t) < 1", True),
+        ("(0,1)", "0 \\le g(t) < 1", False),
+        ("(1,3), (3,1)", "(1,3)or(3,1)", True),
+        ("(1,3), (3,1)", "(1,3)or(3,2)", False),
+    ],
+)
+def test_relations_intervals_and_lists_written_in_ascii_or_words(gold, pred, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+# The form policy (stated in is_equivalent's docstring): a form is enforced only when the problem states it.
+@pytest.mark.parametrize(
+    "problem,gold,pred,expected",
+    [
+        ("What is $p$? Express your answer as a common fraction.", "\\frac{3}{4}", "0.75", False),
+        ("What is $p$? Express your answer as a common fraction.", "\\frac{3}{4}", "\\frac{6}{8}", False),
+        ("What is $p$? Express your answer as a common fraction.", "\\frac{3}{2}", "1\\frac{1}{2}", False),
+        ("What is $p$? Express your answer as a common fraction.", "\\frac{3}{4}", "3/4", True),
+        ("What is $p$?", "\\frac{3}{4}", "0.75", True),
+        ("What is $p$?", "\\frac{3}{4}", "\\frac{6}{8}", True),
+        ("What is $p$?", "\\frac{3}{2}", "1\\frac{1}{2}", True),
+        ("What is $p$?", "\\frac{2}{5}", "40\\%", True),
+        ("What is $p$?", "\\frac{3}{4}", "3:4", True),
+        ("Express $d$ in simplest radical form.", "2\\sqrt{3}", "\\sqrt{12}", False),
+        ("What is $d$?", "2\\sqrt{3}", "\\sqrt{12}", True),
+        ("Rationalize the denominator of $\\frac{1}{\\sqrt2}$.", "\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", False),
+        ("Expand $(x+1)^2$.", "x^2+2x+1", "(x+1)^2", False),
+        ("Expand $(x+1)^2$.", "x^2+2x+1", "1 + 2x + x^2", True),
+        ("Factor $x^2-1$.", "(x-1)(x+1)", "x^2-1", False),
+        ("Factor $x^2-1$.", "(x-1)(x+1)", "(x+1)(x-1)", True),
+        ("What is $g$?", "4(3-2\\sqrt{2})", "12-8\\sqrt{2}", True),
+        ("Find the line. Enter it in the form $y = mx + b$.", "y=2x+3", "2x - y + 3 = 0", False),
+        ("Find the plane. Enter it in the form $Ax+By+Cz+D=0$ where $A > 0$ and $\\gcd(|A|,|B|,|C|,|D|) = 1$.",
+         "x - 2y + z - 3 = 0", "-x + 2y - z + 3 = 0", False),
+        ("Solve. Express your answer in interval notation.", "(2,\\infty)", "x > 2", False),
+        ("Solve for $x$.", "(2,\\infty)", "x > 2", True),
+        ("Write $13$ in base 2.", "1101_2", "1101", True),
+        ("Write $13$ in base 2.", "1101_2", "13", False),
+        ("Find all solutions, separated by commas.", "2+\\sqrt{3}, 2-\\sqrt{3}", "2 \\pm \\sqrt{3}", True),
+        ("Find all solutions, separated by commas.", "2+\\sqrt{3}, 2-\\sqrt{3}", "2 + \\sqrt{3}", False),
+    ],
+)
+def test_form_policy(problem, gold, pred, expected):
+    assert is_equivalent(pred, gold, problem=problem) is expected
