@@ -86,6 +86,8 @@ def test_the_value_after_a_label_or_an_adverb_is_the_answer(response, expected):
         # a statement that only talks about the boxed answer does not replace it
         ("Thus \\boxed{14}. I am sure the answer is right.", "14"),
         ("Thus \\boxed{14}. We can check our answer: $14 \\cdot 3 = 42$.", "14"),
+        ("The final answer is \\(\\boxed{8}\\).\nThe final answer is \\(\\boxed", "8"),
+        ("We add 313.9 and 12.6.</ think > <answer> 326.5</answer>", "326.5"),
         ("The answer is $\\boxed{14}$.", "14"),
         ("So $\\boxed{x+1}$.\n\nFinal Answer: The final answer is\n\\[\nx+1.\n\\]\nI hope it is correct.", "x+1."),
     ],
@@ -101,6 +103,7 @@ def test_a_final_statement_after_an_intermediate_box_wins(response, expected):
         ("The pool holds 250 liters.\n\nVerify: 250 / 50 = 5 minutes per ... fine.", None, "250"),
         ("If $x = 4$ then $y = 9$. So, $x = 4$ and $y = 9$ is not a solution.\n\nSo $y = 6$.\n\n"
          "Trying $y = 7$ gives 8, which is still not equal to 12.", None, "y = 6"),
+        ("So there are 2 values of $x$ for which the expression is not defined.", None, "2"),
     ],
 )
 def test_checks_and_rejected_tries_after_the_answer_are_not_the_answer(response, problem, expected):

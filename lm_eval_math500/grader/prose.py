@@ -20,7 +20,7 @@ from lm_eval_math500.grader.parser import ParseError, parse
 # Phrases that state the final answer in prose; the answer runs to the end of that line.
 _STATED = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\*\*(?:final\s+)?answer:?\*\*:?|"
-    r"^#+\s*answer\b:?|^####)",
+    r"^#+\s*answer\b:?|^####|<answer>)",
     re.IGNORECASE | re.MULTILINE,
 )
 _JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
@@ -86,8 +86,8 @@ _LEADING_VALUE = re.compile(r"\s*(?:\$|\\[(\[a-zA-Z]|[-+(\[{]?\d|\(|\*\*|(?:%s)\
 _CHECKING = re.compile(r"\b(?:check\w*|verif\w*|confirm\w*|test\w*)\b[^.!?\n]*$", re.IGNORECASE)
 # Sentences that reject a value tried ("x = 14 is not a solution").
 _REJECT = re.compile(
-    r"\bnot (?:a |the )?(?:solution|valid|possible|correct|an? answer|the answer|equal)\b|\bis (?:still )?not\b|"
-    r"\bisn't\b|\bcannot be\b",
+    r"\b(?:is|are)\s+(?:still\s+)?not\s+(?:a\s+|the\s+|an\s+)?(?:solution|valid|possible|correct|right|equal|answer)"
+    r"|\b(?:isn't|aren't)\s+(?:a\s+)?(?:solution|valid|possible|correct)|\bdo(?:es)?(?:n't| not) (?:work|satisfy)\b",
     re.IGNORECASE,
 )
 # Words a sentence cut off by the token budget often ends on.
@@ -182,7 +182,7 @@ def _token(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]
     leading `y =`."""
     while start > lo and text[start - 1] in _GLUE:
         start -= 1
-    while end < hi and text[end] in _GLUE:
+    while end < hi and text[end] in _GLUE and (text[end] != "." or text[end + 1 : end + 2].isdigit()):
         end += 1
     while end > start and text[end - 1] in ".:,'":
         end -= 1  # sentence punctuation, not part of the value
@@ -419,8 +419,8 @@ class Statement(NamedTuple):
 
 
 def stated_answer(text: str, problem: str | None = None) -> Statement | None:
-    """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
-    that is not a check of it, or None."""
+    """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' /
+    `<answer>` that is not a check of it, or None."""
     last = None
     for found in _STATED.finditer(text):
         line_start = text.rfind("\n", 0, found.start()) + 1
@@ -432,6 +432,8 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     if rest.startswith("\n"):
         rest = rest.lstrip()
     line = rest if rest.startswith(("$$", "\\[")) else rest.split("\n\n", 1)[0].split("\n", 1)[0]
+    line = line.split("</answer>", 1)[0]
     ans = _statement_value(line, problem)
-    direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line)))
+    # A statement with a box in it is read as that box; an unclosed one states nothing.
+    direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line))) and not re.search(r"\\(?:boxed|fbox)", line)
     return Statement(last.start(), ans[: _MAX_STATED * 4], direct) if ans else None
