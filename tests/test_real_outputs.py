@@ -87,7 +87,6 @@ def test_the_value_after_a_label_or_an_adverb_is_the_answer(response, expected):
         ("Thus \\boxed{14}. I am sure the answer is right.", "14"),
         ("Thus \\boxed{14}. We can check our answer: $14 \\cdot 3 = 42$.", "14"),
         ("The final answer is \\(\\boxed{8}\\).\nThe final answer is \\(\\boxed", "8"),
-        ("We add 313.9 and 12.6.</ think > <answer> 326.5</answer>", "326.5"),
         ("The answer is $\\boxed{14}$.", "14"),
         ("So $\\boxed{x+1}$.\n\nFinal Answer: The final answer is\n\\[\nx+1.\n\\]\nI hope it is correct.", "x+1."),
     ],

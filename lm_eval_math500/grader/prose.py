@@ -20,7 +20,7 @@ from lm_eval_math500.grader.parser import ParseError, parse
 # Phrases that state the final answer in prose; the answer runs to the end of that line.
 _STATED = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\*\*(?:final\s+)?answer:?\*\*:?|"
-    r"^#+\s*answer\b:?|^####|<answer>)",
+    r"^#+\s*answer\b:?|^####)",
     re.IGNORECASE | re.MULTILINE,
 )
 _JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
@@ -338,22 +338,23 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
     for marker in reversed(list(_CONCLUSION.finditer(masked, lo, hi))):
         after = [x for x in scored if x[0][0] >= marker.end()]
         if after:
-            chosen = _first_fresh(after)
+            chosen = _fresh(after, first=True)
             if chosen is not None:
                 return chosen
             break
-    chosen = _first_fresh(scored)
+    chosen = _fresh(scored, first=False)
     return chosen if chosen is not None else found[-1][2]
 
 
-def _first_fresh(scored: list[tuple[tuple[int, int, str, int], int]]) -> str | None:
-    """The first candidate not taken from the problem: values in math or digits before number
-    words, those not seen in the problem at all before those seen there with their noun."""
+def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> str | None:
+    """The first (right after a conclusion word) or else the last candidate not taken from the
+    problem: values in math or digits before number words, those not seen in the problem at all
+    before those seen there with their noun."""
     for kind in ((0, 1), (2,)):
         for allowed in (0, 1):
             fresh = [f for f, level in scored if f[3] in kind and level <= allowed]
             if fresh:
-                return fresh[0][2]
+                return fresh[0 if first else -1][2]
     return None
 
 
@@ -419,8 +420,8 @@ class Statement(NamedTuple):
 
 
 def stated_answer(text: str, problem: str | None = None) -> Statement | None:
-    """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' /
-    `<answer>` that is not a check of it, or None."""
+    """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
+    that is not a check of it, or None."""
     last = None
     for found in _STATED.finditer(text):
         line_start = text.rfind("\n", 0, found.start()) + 1
@@ -432,7 +433,6 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     if rest.startswith("\n"):
         rest = rest.lstrip()
     line = rest if rest.startswith(("$$", "\\[")) else rest.split("\n\n", 1)[0].split("\n", 1)[0]
-    line = line.split("</answer>", 1)[0]
     ans = _statement_value(line, problem)
     # A statement with a box in it is read as that box; an unclosed one states nothing.
     direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line))) and not re.search(r"\\(?:boxed|fbox)", line)
