@@ -58,6 +58,7 @@ def test_number_words_are_read(response, expected):
         ("the volume is 12\\pi", "12\\pi", True),
         ("the focus is at (1,-5).", "(1,-5)", True),
         ("It is the line y = -4x", "y=-4x", True),
+        ("so 3+4 makes 7", "7", True),
     ],
 )
 def test_a_fragment_of_a_value_is_never_the_answer(response, gold, expected):

@@ -311,8 +311,8 @@ def test_instruct_model_given_the_raw_r1_prompt_is_scored_on_its_boxed_answers()
     but the model did answer: it wrote the chain of thought and \\boxed{} answers it was trained to write."""
     samples = replay(INSTRUCT_RUN, "math500_boxed")["samples"]["math500_boxed"]
     right = [s for s in samples if s["accuracy"] == 1]
-    assert len(right) == 250  # 50.0%; a crude last-box exact match gives 44.2%
-    # All but 5 are boxed (those state their answer in prose or in an <answer> tag).
+    assert len(right) == 249  # 49.8%; a crude last-box exact match gives 44.2%
+    # All but 4 are boxed (those state their answer in prose).
     assert sum("\\boxed" in s["resps"][0][0] for s in right) == 245
 
 

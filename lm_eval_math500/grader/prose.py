@@ -38,6 +38,8 @@ _OPEN, _CLOSE = "([", ")]"
 _LEFT_RELATION = re.compile(r"(?<![\w\\])[A-Za-z]\s*(?:=|<=|>=|!=|<|>|≤|≥)\s*$")
 # An operator or `=` between two bare values of one computation.
 _LINK = re.compile(r"\s*(?:=|\+|-|\*|×|÷|/|\\times|\\cdot|\\div)\s*(?=[-(\d\\])")
+# Arithmetic not carried out (`1+1`): a later value in the sentence is its result.
+_UNDONE = re.compile(r"\d\s*(?:[-+*×÷]|\\times|\\cdot)\s*[\d(]")
 # Where a sentence's conclusion starts: "... is", "so ...", "therefore ...".
 _CONCLUSION = re.compile(
     r"\b(?:is|are|equals|was|will\s+be|would\s+be|so|therefore|thus|hence|gives|giving|get|gets|becomes|"
@@ -349,12 +351,13 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
 def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> str | None:
     """The first (right after a conclusion word) or else the last candidate not taken from the
     problem: values in math or digits before number words, those not seen in the problem at all
-    before those seen there with their noun."""
+    before those seen there with their noun, results before arithmetic left undone."""
     for kind in ((0, 1), (2,)):
         for allowed in (0, 1):
             fresh = [f for f, level in scored if f[3] in kind and level <= allowed]
-            if fresh:
-                return fresh[0 if first else -1][2]
+            done = [f for f in fresh if "=" in f[2] or not _UNDONE.search(f[2])]
+            if done or fresh:
+                return (done or fresh)[0 if first else -1][2]
     return None
 
 
