@@ -61,6 +61,7 @@ class Run:
     source_verdicts: Callable[[dict[str, Any]], list[bool]]
     repeats: int = 1
     keep_stop: bool = False  # CS336's vLLM runs kept the stop string in the output
+    boxed_instruction: str = "user"  # where the boxed variant's instruction went: "user" or "system"
 
 
 RUNS = (
@@ -69,13 +70,13 @@ RUNS = (
     Run("qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl",
         "math500_r1zero", "cs336", _cs336_verdicts, keep_stop=True),
     Run("qwen25_math_instruct__math_first100__cot_t0.7_n8__qwenlm.jsonl",
-        "math_validation_question_only", "extract", _qwen_verdicts, repeats=8),
+        "math_validation_boxed", "extract", _qwen_verdicts, repeats=8, boxed_instruction="system"),
     Run("tora_70b__gsm8k_test__tora_greedy__microsoft_tora.jsonl",
-        "gsm8k_question_only", "extract", _tora_verdicts),
+        "gsm8k_boxed", "extract", _tora_verdicts),
     Run("qwen25_math_7b_base__math500__qwen25mathcot_greedy_max32768__skythought.jsonl",
-        "math500_question_only", "extract", _qwen_verdicts),
+        "math500_boxed", "extract", _qwen_verdicts, boxed_instruction="system"),
     Run("sky_t1_math_correct_5k_27b_gemma2__math500__skyt1_greedy_max32768__skythought.jsonl",
-        "math500_question_only", "extract", _qwen_verdicts),
+        "math500_boxed", "extract", _qwen_verdicts),
 )  # fmt: skip
 
 
@@ -103,7 +104,8 @@ def replay_run(run: Run, data: Path) -> tuple[int, int, int, list[Difference]]:
     path = data / "published_runs" / run.file
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     by_problem = {problem_key(_problem(row)): (i, row) for i, row in enumerate(rows)}
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(data)})
+    metadata = {"data_dir": str(data), "boxed_instruction": run.boxed_instruction}
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata=metadata)
     task = manager.load([run.task])["tasks"][run.task]
     task.set_config(key="repeats", value=run.repeats)
     doc_ids = [i for i, doc in enumerate(task.test_docs()) if problem_key(doc["problem"]) in by_problem]
