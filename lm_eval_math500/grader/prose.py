@@ -426,10 +426,12 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
     that is not a check of it, or None."""
     last = None
-    for found in _STATED.finditer(text):
-        line_start = text.rfind("\n", 0, found.start()) + 1
+    for found in reversed(list(_STATED.finditer(text))):
+        window = max(0, found.start() - 200)
+        line_start = text.rfind("\n", window, found.start()) + 1 or window
         if not _CHECKING.search(text, line_start, found.start()):  # "we may check our answer: ..."
             last = found
+            break
     if last is None:
         return None
     rest = text[last.end() : last.end() + _MAX_STATED * 4].lstrip(" \t:*")
