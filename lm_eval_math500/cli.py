@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 
 from lm_eval_math500.grader.grading import grade
@@ -20,14 +22,44 @@ def tasks_dir() -> Path:
 
 
 def run_lm_eval(args: list[str]) -> None:
-    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included."""
+    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included.
+
+    ``--repeats N`` (ours) samples every problem N times; with ``--output_path`` and
+    ``--log_samples`` the results file then gets per-level and per-subject breakdowns.
+    """
     import lm_eval_math500.harness.replay  # noqa: F401  (registers --model replay)
     from lm_eval.__main__ import cli_evaluate
 
+    from lm_eval_math500.analysis.breakdown import add_breakdowns
+    from lm_eval_math500.harness.sampling import repeats
+
+    args, n = _take_repeats(args)
     if "--include_path" not in args:
         args = [*args, "--include_path", str(tasks_dir())]
     sys.argv = ["lm-eval", "run", *args]
-    cli_evaluate()
+    started = time.time()
+    with repeats(n) if n else contextlib.nullcontext():
+        cli_evaluate()
+    add_breakdowns(_option(args, "--output_path", "-o"), since=started)
+
+
+def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
+    """``args`` without ``--repeats N``, and N (None when not given)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--repeats", type=int)
+    known, rest = parser.parse_known_args(args)
+    return rest, known.repeats
+
+
+def _option(args: list[str], *names: str) -> str | None:
+    """The value given to an lm-eval option (``--name VALUE`` or ``--name=VALUE``), if any."""
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(name + "="):
+                return arg[len(name) + 1 :]
+    return None
 
 
 def _export(options: argparse.Namespace) -> None:
@@ -52,6 +84,32 @@ def _grade(options: argparse.Namespace) -> None:
     print(json.dumps(verdict, ensure_ascii=False))
 
 
+def _report(options: argparse.Namespace) -> None:
+    from lm_eval_math500.analysis.report import write_report
+
+    print(write_report(options.run, options.out, options.tokenizer))
+
+
+def _compare(options: argparse.Namespace) -> None:
+    from lm_eval_math500.analysis.compare import write_comparison
+
+    print(write_comparison(options.run_a, options.run_b, task=options.task, filter_name=options.filter, out=options.out))
+
+
+def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
+    """``report`` and ``compare``: reading finished runs."""
+    report = commands.add_parser("report", help="report.md, report.json and PNG plots for a finished run")
+    report.add_argument("run", help="the --output_path folder of a finished run (or its results_*.json)")
+    report.add_argument("--out", help="folder for the report (default: beside the results file)")
+    report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens with (default: the run's model)")
+    compare = commands.add_parser("compare", help="compare two runs problem by problem (McNemar, paired bootstrap)")
+    compare.add_argument("run_a", help="the first run's --output_path folder (or results_*.json)")
+    compare.add_argument("run_b", help="the second run's --output_path folder (or results_*.json)")
+    compare.add_argument("--task", help="the task to compare (default: the runs' only common task)")
+    compare.add_argument("--filter", help="extraction filter (default: the task's first)")
+    compare.add_argument("--out", help="write one JSON line per problem here")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lm-eval-math500", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     given.add_argument("--pred", help="an answer already extracted")
     grade_cmd.add_argument("--problem", help="the problem text, so that a form it asks for is enforced")
     grade_cmd.add_argument("--style", choices=STYLES, default="auto", help="how to extract from --response")
+    _add_analysis_commands(commands)
     return parser
 
 
@@ -90,3 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         _export(options)
     elif options.command == "grade":
         _grade(options)
+    elif options.command == "report":
+        _report(options)
+    elif options.command == "compare":
+        _compare(options)

@@ -10,6 +10,7 @@ from typing import Any
 
 from lm_eval_math500.grader.equivalence import Outcome, compare
 from lm_eval_math500.harness.filters import Extraction
+from lm_eval_math500.harness.sampling import sampling_scores
 
 
 def _samples(results: list[Any]) -> list[Extraction]:
@@ -38,11 +39,13 @@ def _scores(samples: list[Extraction], verdicts: list[Outcome]) -> dict[str, flo
         "accuracy": fmean(v.equal for v in verdicts),
         "format_ok": fmean(s.format_ok for s in samples),
         "grader_timeouts": fmean(v.timed_out for v in verdicts),
+        **sampling_scores([s.answer for s in samples], [v.equal for v in verdicts]),
     }
 
 
 def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, float]:
-    """``accuracy``, ``format_ok`` and ``grader_timeouts``, averaged over the repeats (mean@k)."""
+    """``accuracy``, ``format_ok`` and ``grader_timeouts``, averaged over the repeats (avg@n); with
+    several repeats also ``pass@k`` and ``maj@k`` (:mod:`lm_eval_math500.harness.sampling`)."""
     return _scores(*_graded(doc, results))
 
 
