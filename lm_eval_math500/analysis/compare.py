@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest, bootstrap
 
+from lm_eval_math500.analysis.report import code_cell
 from lm_eval_math500.analysis.samples import Problem, Response, Run, RunReadError, read_run
 from lm_eval_math500.harness.sampling import answer_classes, majority
 
@@ -192,7 +193,7 @@ def render(numbers: Mapping[str, Any], label_a: str, label_b: str, task: str, co
     if numbers["flips"]:
         lines += [f"Problems that flipped ({len(numbers['flips'])}):", "", "| problem | level | gold | right in | A answered | B answered |", "|---|---|---|---|---|---|"]
         lines += [
-            f"| {f['unique_id']} | {f['level']} | `{f['gold']}` | {f['right'].upper()} | `{f['pred_a']}` | `{f['pred_b']}` |"
+            f"| {f['unique_id']} | {f['level']} | {code_cell(f['gold'])} | {f['right'].upper()} | {code_cell(f['pred_a'])} | {code_cell(f['pred_b'])} |"
             for f in numbers["flips"]
         ]
     return "\n".join(lines)

@@ -247,6 +247,11 @@ def build_report(run: Run, out_dir: Path, counter: TokenCounter) -> dict[str, An
     return report
 
 
+def code_cell(text: str | None) -> str:
+    """An answer as inline code in a Markdown table cell (pipes escaped), or "none"."""
+    return "none" if text is None else "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
@@ -290,8 +295,8 @@ def render(report: Mapping[str, Any]) -> str:
                     lines += ["| problem | gold | equivalence vote (votes) | right | string vote (votes) | right |", "|---|---|---|---|---|---|"]
                     for d in s["vote_differences"]:
                         lines.append(
-                            f"| {d['unique_id']} | `{d['gold']}` | `{d['equivalence_vote']}` ({d['votes']}) | {d['equivalence_vote_correct']} "
-                            f"| `{d['string_vote']}` ({d['string_votes']}) | {d['string_vote_correct']} |"
+                            f"| {d['unique_id']} | {code_cell(d['gold'])} | {code_cell(d['equivalence_vote'])} ({d['votes']}) | {d['equivalence_vote_correct']} "
+                            f"| {code_cell(d['string_vote'])} ({d['string_votes']}) | {d['string_vote_correct']} |"
                         )
                     lines.append("")
             for by in ("level", "subject"):

@@ -35,9 +35,11 @@ class TokenCounter:
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """The token count of each text (no special tokens added)."""
+        if not texts:
+            return []
         if self.tokenizer is None:
             return [round(_SCALE * (len(t.split()) + len(t.encode().translate(None, _NOT_SYMBOLS)))) for t in texts]
-        encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
 
