@@ -29,7 +29,7 @@ BOOTSTRAP_SEED = 0
 
 @dataclass(frozen=True)
 class Pair:
-    """One problem answered by both runs: each run's chosen response (None: no response)."""
+    """One problem answered by both runs: run A's problem and each run's chosen response."""
 
     a_problem: Problem
     a: Response
@@ -48,7 +48,8 @@ def chosen(problem: Problem) -> Response:
 def common_task(run_a: Run, run_b: Run, task: str | None) -> str:
     """The task both runs hold: ``task`` if given, else their only common one."""
     if task:
-        run_a.task(task), run_b.task(task)
+        for run in (run_a, run_b):
+            run.task(task)  # names the run that lacks it
         return task
     common = [name for name in run_a.tasks if name in run_b.tasks]
     if len(common) != 1:

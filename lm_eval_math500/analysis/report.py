@@ -176,7 +176,8 @@ def plot_groups(table: Mapping[str, Mapping[str, float]], title: str, path: Path
     means = [table[n]["mean"] for n in names]
     bars = axes.bar(range(len(names)), means, yerr=[table[n]["stderr"] for n in names], capsize=4, color="#4878a8")
     for bar, name in zip(bars, names, strict=True):
-        axes.annotate(f"n={table[name]['count']}", (bar.get_x() + bar.get_width() / 2, 0.02), ha="center", fontsize=8, color="white")
+        top = table[name]["mean"] + table[name]["stderr"]
+        axes.annotate(f"n={table[name]['count']}", (bar.get_x() + bar.get_width() / 2, min(top + 0.02, 0.98)), ha="center", fontsize=8)
     axes.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=20 if len(names) > 5 else 0, fontsize=8)
     axes.set_ylim(0, 1.05)
     axes.set_ylabel("accuracy (avg@n)")
