@@ -38,7 +38,7 @@ def run_lm_eval(args: list[str]) -> None:
         args = [*args, "--include_path", str(tasks_dir())]
     sys.argv = ["lm-eval", "run", *args]
     started = time.time()
-    with repeats(n) if n else contextlib.nullcontext():
+    with repeats(n) if n is not None else contextlib.nullcontext():
         cli_evaluate()
     add_breakdowns(_option(args, "--output_path", "-o"), since=started)
 

@@ -78,3 +78,20 @@ def test_sampling_scores_vote_on_equivalence_not_strings():
     assert scores["maj@5"] == 1.0 and scores["maj@2"] == 0.0 and scores["maj@4"] == 0.0  # tie at 4: "3" came first
     assert scores["pass@1"] == pytest.approx(3 / 5) and scores["pass@5"] == 1.0
     assert sampling_scores(["1"], [True]) == {}
+
+
+def test_repeats_sets_every_loaded_task_and_is_undone(shared_data):
+    from lm_eval.tasks import TaskManager
+
+    from lm_eval_math500.cli import tasks_dir
+    from lm_eval_math500.harness.sampling import repeats
+
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(shared_data)})
+    with repeats(4):
+        loaded = manager.load(["math500_question_only", "gsm8k_question_only"])["tasks"]
+        assert {task.config.repeats for task in loaded.values()} == {4}
+        assert all(task.aggregation()["maj@4"] and task.higher_is_better()["pass@2"] for task in loaded.values())
+    again = manager.load(["math500_question_only"])["tasks"]["math500_question_only"]
+    assert again.config.repeats == 1
+    with pytest.raises(ValueError, match="at least 1"), repeats(0):
+        pass

@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from lm_eval_math500.harness.filters import ExtractAnswer
 from lm_eval_math500.harness.metrics import verdict
 
@@ -153,7 +155,11 @@ class TaskRun:
             for group, unique, done in zip(texts, distinct, extracted_once, strict=True)
         ]
         problems = []
-        for row, group, extracted in zip(rows, texts, extractions, strict=True):
+        graded = tqdm(
+            zip(rows, texts, extractions, strict=True),
+            total=len(rows), desc=f"Grading {self.name} ({filter_name})", unit="problem", leave=False,
+        )  # fmt: skip
+        for row, group, extracted in graded:
             responses = []
             outcomes: dict[str | None, Any] = {}  # repeats often give the same answer: grade it once
             for text, extraction in zip(group, extracted, strict=True):
