@@ -2,7 +2,8 @@
 
 Problems are paired by ``unique_id``. Each run has one answer per problem: the only sample, or with
 several samples the equivalence majority vote (:mod:`lm_eval_math500.harness.sampling`; its first
-sample stands for it). The summary gives the 2x2 table, the exact McNemar test (a two-sided
+sample stands for it). Right means the task's ``accuracy`` verdict on that answer, whatever the
+format (``--out`` gives ``format_ok`` beside it). The summary gives the 2x2 table, the exact McNemar test (a two-sided
 binomial test on the discordant pairs) and a paired bootstrap 95% interval of accuracy A - B
 (percentile method, 10,000 resamples, fixed seed).
 """
