@@ -20,14 +20,38 @@ def tasks_dir() -> Path:
 
 
 def run_lm_eval(args: list[str]) -> None:
-    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included."""
+    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included.
+
+    ``--journal FILE`` runs the ``--model`` backend through the journal model (resumable runs).
+    """
     import lm_eval_math500.harness.replay  # noqa: F401  (registers --model replay)
     from lm_eval.__main__ import cli_evaluate
+    from lm_eval_math500.harness.journal import UnansweredRequestsError
 
     if "--include_path" not in args:
         args = [*args, "--include_path", str(tasks_dir())]
+    if "--journal" in args:
+        args = _journaled(args)
     sys.argv = ["lm-eval", "run", *args]
-    cli_evaluate()
+    try:
+        cli_evaluate()
+    except UnansweredRequestsError as error:
+        raise SystemExit(f"lm-eval-math500: {error}") from None
+
+
+def _journaled(args: list[str]) -> list[str]:
+    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``."""
+    at = args.index("--journal")
+    if at + 1 == len(args):
+        raise SystemExit("lm-eval-math500: --journal needs a file name, e.g. --journal run.journal.jsonl")
+    path, args = args[at + 1], args[:at] + args[at + 2 :]
+    for flag in ("--model", "-M"):
+        if flag in args:
+            at = args.index(flag)
+            backend = args[at + 1]
+            args = args[:at] + ["--model", "journal"] + args[at + 2 :]
+            return [*args, "--model_args", json.dumps({"backend": backend, "journal": path})]
+    raise SystemExit("lm-eval-math500: --journal needs the backend named with --model on the command line")
 
 
 def _export(options: argparse.Namespace) -> None:
@@ -58,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("tasks-dir", help="print the folder to pass to lm-eval --include_path")
     commands.add_parser(
         "run",
-        help="lm-eval run with --model replay available and these tasks included; the other arguments go to lm-eval",
+        help="lm-eval run with --model replay available and these tasks included; the other arguments go to "
+        "lm-eval; --journal FILE keeps every generation in FILE and resumes from it",
         add_help=False,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,13 @@ def _generations_of(row: dict[str, Any]) -> list[str]:
     return []
 
 
-def read_generations(path: str | Path) -> dict[str, list[str]]:
-    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once."""
+def read_generations(
+    path: str | Path, key_of: Callable[[dict[str, Any]], str] | None = None
+) -> dict[str, list[str]]:
+    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once.
+
+    ``key_of`` keys each row another way instead (the journal keys rows by request).
+    """
     saved: dict[str, list[str]] = defaultdict(list)
     seen_docs: set[tuple[Any, Any]] = set()
     with Path(path).open(encoding="utf-8") as handle:
@@ -74,6 +80,9 @@ def read_generations(path: str | Path) -> dict[str, list[str]]:
                 if identity in seen_docs:
                     continue
                 seen_docs.add(identity)
+            if key_of is not None:
+                saved[key_of(row)].extend(_generations_of(row))
+                continue
             problem = _problem_of(row)
             if problem is None:
                 raise ValueError(f"{path}:{line_number}: no problem text in fields {sorted(row)}")
