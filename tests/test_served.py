@@ -43,15 +43,10 @@ SERVED_NAME = "tiny"
 SAMPLED_TASK = "math500_question_only_sampled"
 SERVER_START_TIMEOUT = 300  # seconds; the CPU build is ready in about 30-40 s
 RUN_TIMEOUT = 300  # seconds for one lm-eval run; a healthy one takes 10-40 s
-# The tiny model declares 512 positions; some MATH-500 prompts with the chat template are longer,
-# and a chat request cannot be truncated by the harness, so the server is allowed 1024.
+# Some of the first 8 MATH-500 prompts are longer than the tiny model's 512 positions, and a chat
+# request cannot be shortened by the harness: the served copy of the model declares 1024.
 MAX_MODEL_LEN = 1024
-VLLM_ENV = {
-    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    "VLLM_HOST_IP": "127.0.0.1",
-    "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
-}
+VLLM_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
 
 
 def _executable(name: str) -> str:
@@ -88,9 +83,14 @@ class Server:
 def vllm_server(tiny_model, offline_env, tmp_path_factory) -> Iterator[Server]:
     """vLLM's own OpenAI-compatible server on 127.0.0.1, started once and always stopped."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("vllm_server") / "vllm-serve.log"
+    folder = tmp_path_factory.mktemp("vllm_server")
+    model = shutil.copytree(tiny_model.path, folder / "model")
+    config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+    config["max_position_embeddings"] = MAX_MODEL_LEN  # rotary positions: computed, not learned
+    (model / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    log_path = folder / "vllm-serve.log"
     argv = [
-        _executable("vllm"), "serve", str(tiny_model.path),
+        _executable("vllm"), "serve", str(model),
         "--host", "127.0.0.1", "--port", str(port), "--served-model-name", SERVED_NAME,
         "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
     ]  # fmt: skip
@@ -112,7 +112,7 @@ def vllm_server(tiny_model, offline_env, tmp_path_factory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 pytest.fail(f"vllm serve not ready in {SERVER_START_TIMEOUT} s\n{_tail(log_path)}", pytrace=False)
             time.sleep(0.5)
-        yield Server(port=port, tokenizer=tiny_model.path)
+        yield Server(port=port, tokenizer=model)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -498,10 +498,12 @@ def test_killed_run_resumes_sending_only_what_the_journal_lacks(vllm_server, sha
 
 def test_errors_drops_and_slow_replies_are_retried(vllm_server, shared_data, sampled_tasks, sampled_baseline, tmp_path):
     journal = tmp_path / "journal.jsonl"
-    with Proxy(vllm_server.port, ("error", "drop", "slow", "error"), slow_seconds=10.0) as proxy:
+    # A healthy reply takes well under a second; the slow one would come after a minute, long past
+    # the 15 s the client waits (the proxy lets it go when the test ends).
+    with Proxy(vllm_server.port, ("error", "drop", "slow", "error"), slow_seconds=60.0) as proxy:
         model_args = {
             "backend": "local-completions", "journal": str(journal),
-            **_completions_args(proxy, vllm_server, timeout=5, max_retries=3),
+            **_completions_args(proxy, vllm_server, timeout=15, max_retries=3),
         }  # fmt: skip
         results = _evaluate("journal", model_args, [SAMPLED_TASK], shared_data, include=sampled_tasks)
     assert sorted(proxy.injected) == ["drop", "error", "error", "slow"]
