@@ -28,10 +28,10 @@ def run_lm_eval(args: list[str]) -> None:
     from lm_eval.__main__ import cli_evaluate
     from lm_eval_math500.harness.journal import UnansweredRequestsError
 
-    if "--include_path" not in args:
-        args = [*args, "--include_path", str(tasks_dir())]
     if "--journal" in args:
         args = _journaled(args)
+    if "--include_path" not in args:
+        args = [*args, "--include_path", str(tasks_dir())]
     sys.argv = ["lm-eval", "run", *args]
     try:
         cli_evaluate()
@@ -42,7 +42,7 @@ def run_lm_eval(args: list[str]) -> None:
 def _journaled(args: list[str]) -> list[str]:
     """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``."""
     at = args.index("--journal")
-    if at + 1 == len(args):
+    if at + 1 == len(args) or args[at + 1].startswith("-"):
         raise SystemExit("lm-eval-math500: --journal needs a file name, e.g. --journal run.journal.jsonl")
     path, args = args[at + 1], args[:at] + args[at + 2 :]
     for flag in ("--model", "-M"):

@@ -14,7 +14,7 @@ import lm_eval
 import pytest
 from lm_eval.tasks import TaskManager
 
-from lm_eval_math500.cli import tasks_dir
+from lm_eval_math500.cli import main, tasks_dir
 from lm_eval_math500.harness.journal import Journal, UnansweredRequestsError
 
 LIMIT = 3
@@ -90,3 +90,16 @@ def test_a_failing_backend_names_what_is_kept_and_how_to_resume(shared_data, tmp
     assert "\n" not in message
     assert message.startswith(f"replay left {LIMIT} of {LIMIT} requests unanswered (MissingGenerationError: ")
     assert message.endswith(f"0 generations are kept in {journal}: run the same command again to send only the rest")
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "--tasks", TASK, "--journal"], "--journal needs a file name"),
+        (["run", "--tasks", TASK, "--journal", "run.jsonl"], "--journal needs the backend named with --model"),
+    ],
+)
+def test_journal_option_errors_name_the_fix(argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert str(exit_.value).startswith(f"lm-eval-math500: {message}")
