@@ -184,7 +184,7 @@ class JournaledLM(LM):
         return outputs
 
     def _seed_repeats(self, requests: list[Instance]) -> list[Instance]:
-        """Give the k-th copy of a request ``seed + k``, so a server samples each repeat afresh."""
+        """Give the k-th copy of a request ``seed + k``, so that a server samples each repeat afresh."""
         if not isinstance(self.inner, TemplateAPI):
             return requests
         seen: dict[str, int] = defaultdict(int)
@@ -192,7 +192,8 @@ class JournaledLM(LM):
         for request in requests:
             context, gen_kwargs, *rest = request.args
             key = request_key(context, gen_kwargs)
-            seed = self.inner._seed + seen[key]  # lm-eval's API backends keep their seed argument here
+            # A seed in the generation settings wins; else the backend's seed argument (lm-eval's _seed).
+            seed = int(gen_kwargs.get("seed", self.inner._seed)) + seen[key]
             seen[key] += 1
             seeded.append(dataclasses.replace(request, arguments=(context, {**gen_kwargs, "seed": seed}, *rest)))
         return seeded
