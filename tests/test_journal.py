@@ -99,7 +99,8 @@ def test_a_failing_backend_names_what_is_kept_and_how_to_resume(shared_data, tmp
         (["run", "--tasks", TASK, "--journal", "run.jsonl"], "--journal needs the backend named with --model"),
     ],
 )
-def test_journal_option_errors_name_the_fix(argv, message):
+def test_journal_option_errors_name_the_fix(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
-    assert str(exit_.value).startswith(f"lm-eval-math500: {message}")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(f"lm-eval-math500: error: {message}")

@@ -519,9 +519,9 @@ def test_a_server_that_keeps_failing_ends_in_one_line_and_keeps_the_answered(vll
         run = _cli(tmp_path, offline_env, shared_data, sampled_tasks, _completions_args(proxy, vllm_server, max_retries=2), journal)
         code = _finish(run, tmp_path)
     answered = len(proxy.answered)  # 5, and the requests already on their way when the 5th was answered
-    assert code == 1 and 5 <= answered < total and "error" in proxy.injected
+    assert code == 2 and 5 <= answered < total and "error" in proxy.injected
     last = (tmp_path / "stderr.log").read_text(errors="replace").strip().splitlines()[-1]
-    assert last.startswith(f"lm-eval-math500: local-completions left {total - answered} of {total} requests unanswered")
+    assert last.startswith(f"lm-eval-math500: error: local-completions left {total - answered} of {total} requests unanswered")
     assert "503" in last and f"{answered} generations are kept in {journal}" in last
     assert not (tmp_path / "output").exists()  # no verdict for requests never answered
     # The journal holds exactly the replies the proxy delivered, nothing else.
