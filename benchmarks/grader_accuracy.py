@@ -2,7 +2,7 @@
 
 PRM800K rows: each grader gets `model_answer` (already extracted) and the gold answer
 (Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
-ProcessBench rows: each grader gets the whole `model_solution` (our grader with style
+ProcessBench rows: each grader gets the whole `model_solution` (our grader with variant
 question_only). Our grader also gets the problem text, so form requirements can be checked.
 Rows audited as `suspect_label` are left out.
 """
@@ -16,8 +16,7 @@ from pathlib import Path
 
 from math_verify import parse, verify
 
-from lm_eval_math500 import extract_answer, grade, is_equivalent
-from lm_eval_math500.grader.forms import requirements
+from lm_eval_math500 import Verdict, extract_answer, grade, grade_answer
 
 FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
@@ -29,12 +28,11 @@ def load_rows(data: Path, name: str) -> list[dict]:
     return [r for r in rows if not (r.get("audit") or "").startswith("suspect_label")]
 
 
-def ours(row: dict) -> tuple[bool, str | None]:
-    """Our verdict and the prediction it graded."""
+def ours(row: dict) -> Verdict:
+    """Our verdict, with the prediction it graded and the rule that decided."""
     if "model_answer" in row:
-        return is_equivalent(row["model_answer"], row["gold_answer"], problem=row["problem"]), row["model_answer"]
-    v = grade(row["model_solution"], row["gold_answer"], style="question_only", problem=row["problem"])
-    return v.correct, v.pred
+        return grade_answer(row["model_answer"], row["gold_answer"], problem=row["problem"])
+    return grade(row["model_solution"], row["gold_answer"], variant="question_only", problem=row["problem"])
 
 
 def math_verify(row: dict) -> bool:
@@ -56,18 +54,10 @@ def string_match(row: dict) -> bool:
     return _plain(pred) == _plain(row["gold_answer"])
 
 
-def reason(row: dict, verdict: bool, pred: str | None) -> str:
-    """One line on why our verdict is what it is, with the audit note if the row has one."""
+def reason(row: dict, verdict: Verdict) -> str:
+    """Why our verdict is what it is (the grader's own reason), with the audit note if the row has one."""
     audit = (row.get("audit") or "").split(":")[0]
-    if pred is None:
-        why = "no final answer found (missing or hedged)"
-    elif verdict:
-        why = "value equals the gold and the problem asks for no other form"
-    elif is_equivalent(pred, row["gold_answer"]):
-        why = f"value equals the gold but breaks the asked form ({', '.join(sorted(requirements(row['problem'])))})"
-    else:
-        why = "value differs from the gold"
-    return f"{why}; audit: {audit}" if audit else why
+    return f"{verdict.reason}; audit: {audit}" if audit else verdict.reason
 
 
 def main() -> None:
@@ -80,12 +70,12 @@ def main() -> None:
         rows = load_rows(args.data, name)
         hits = {"ours": 0, "math-verify": 0, "string": 0}
         for row in rows:
-            verdict, pred = ours(row)
-            hits["ours"] += verdict == row["label"]
+            verdict = ours(row)
+            hits["ours"] += verdict.correct == row["label"]
             hits["math-verify"] += math_verify(row) == row["label"]
             hits["string"] += string_match(row) == row["label"]
-            if verdict != row["label"]:
-                misses.append((row, verdict, pred))
+            if verdict.correct != row["label"]:
+                misses.append((row, verdict))
         table.append((name.split("_")[0], len(rows), hits))
     print(f"| grader | {' | '.join(f'{n} ({k} rows)' for n, k, _ in table)} |")
     print("|---|" + "---|" * len(table))
@@ -93,9 +83,9 @@ def main() -> None:
         cells = " | ".join(f"{h[grader] / k:.2%} ({k - h[grader]} wrong)" for _, k, h in table)
         print(f"| {grader} | {cells} |")
     print(f"\n{len(misses)} disagreements of ours with the label:")
-    for row, verdict, pred in misses:
-        print(f"- {row['id']} label={row['label']} ours={verdict} gold={row['gold_answer']!r} "
-              f"pred={(pred or '')[:60]!r}: {reason(row, verdict, pred)}")
+    for row, verdict in misses:
+        print(f"- {row['id']} label={row['label']} ours={verdict.correct} gold={row['gold_answer']!r} "
+              f"pred={(verdict.pred or '')[:60]!r}: {reason(row, verdict)}")
 
 
 if __name__ == "__main__":

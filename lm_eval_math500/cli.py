@@ -1,19 +1,36 @@
-"""``lm-eval-math500``: the task folder, lm-eval runs with the replay model, export and grading."""
+"""The lm-eval-math500 command: the task folder, lm-eval runs with the replay model, export and grading.
+
+Each subcommand is a parser built in ``_parser`` with ``set_defaults(handler=...)``; a handler takes
+the parsed options, and a bad input raises :class:`CommandError`, which ``main`` prints as one line.
+``run`` is the exception: its arguments go to lm-eval's own parser.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import dataclasses
+import difflib
 import json
+import os
 import sys
+import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn, TextIO
 
-from lm_eval_math500.grader.grading import grade
-from lm_eval_math500.grader.equivalence import is_equivalent
+from lm_eval_math500.grader.formats import VARIANT_CHOICES
 
-STYLES = ("auto", "r1_zero", "deepthink", "question_only")
+PROG = "lm-eval-math500"
+DESCRIPTION = (
+    "MATH-500, GSM8K and MATH-validation tasks for lm-evaluation-harness, the replay model that "
+    "re-grades saved generations, export and grading. 'lm-eval-math500 COMMAND --help' describes a command."
+)
+
+
+class CommandError(Exception):
+    """A bad input to a command; the message names the problem and the fix, in one line."""
 
 
 def tasks_dir() -> Path:
@@ -21,26 +38,113 @@ def tasks_dir() -> Path:
     return (Path(__file__).parent / "tasks").resolve()
 
 
+def run_help() -> str:
+    """What ``run`` adds to lm-eval's ``run``, printed above lm-eval's own help."""
+    from lm_eval_math500.harness.replay import ARGUMENTS
+
+    arguments = "\n".join(
+        textwrap.fill(meaning, width=100, initial_indent=f"  {name:<11}", subsequent_indent=" " * 13)
+        for name, meaning in ARGUMENTS.items()
+    )
+    return (
+        f"{PROG} run ARGS is lm-eval's run with this package's tasks included (unless --include_path is given)\n"
+        "and one more model, replay. It prints one row per task and filter, the verdict first.\n\n"
+        "--model replay answers each request with a generation saved earlier for the same problem, so saved\n"
+        "outputs are re-graded by these tasks. It reads lm-eval samples files, this package's export, CS336 /\n"
+        "Dr. GRPO results.jsonl (prompt + response) and Qwen2.5-Math outputs (question + code), e.g.\n"
+        f"  {PROG} run --model replay --model_args path=runs/results.jsonl,keep_stop=True --tasks math500_r1zero\n"
+        "Its --model_args:\n"
+        f"{arguments}\n\n"
+        "lm-eval's own options follow.\n"
+    )
+
+
+@contextlib.contextmanager
+def _compact_tables() -> Iterator[None]:
+    """Have lm-eval's run print :func:`results_table` in place of its one-row-per-metric table."""
+    import lm_eval.utils
+
+    from lm_eval_math500.analysis.summary import results_table
+
+    original = lm_eval.utils.make_table
+    lm_eval.utils.make_table = results_table  # lm-eval's run imports it from here when it prints
+    try:
+        yield
+    finally:
+        lm_eval.utils.make_table = original
+
+
 def run_lm_eval(args: list[str]) -> None:
     """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included.
 
-    ``--repeats N`` (ours) samples every problem N times; with ``--output_path`` and
-    ``--log_samples`` the results file then gets per-level and per-subject breakdowns.
+    ``--journal FILE`` runs the ``--model`` backend through the journal model (resumable runs);
+    ``--repeats N`` samples every problem N times; with ``--output_path`` and ``--log_samples`` the
+    results file then gets per-level and per-subject breakdowns.
     """
-    import lm_eval_math500.harness.replay  # noqa: F401  (registers --model replay)
-    from lm_eval.__main__ import cli_evaluate
+    if "-h" in args or "--help" in args:
+        print(run_help())
+    from lm_eval._cli.harness import HarnessCLI
+    from lm_eval.utils import setup_logging
 
     from lm_eval_math500.analysis.breakdown import add_breakdowns
+    from lm_eval_math500.harness.datasets import DataUnavailableError
+    from lm_eval_math500.harness.journal import UnansweredRequestsError
+    from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
     from lm_eval_math500.harness.sampling import repeats
 
     args, n = _take_repeats(args)
+    if "--journal" in args:
+        args = _journaled(args)
     if "--include_path" not in args:
         args = [*args, "--include_path", str(tasks_dir())]
     sys.argv = ["lm-eval", "run", *args]
+    setup_logging()
+    cli = HarnessCLI()
+    options = cli.parse_args()
     started = time.time()
-    with repeats(n) if n is not None else contextlib.nullcontext():
-        cli_evaluate()
-    add_breakdowns(_option(args, "--output_path", "-o"), since=started)
+    try:
+        if options.model == "replay":
+            options.model_args = options.model_args or {}
+            check_arguments(options.model_args)
+            # lm-eval names the output folder after model_args' "model" (else "path", which for a
+            # relative path gives a hidden "..__..." folder): name it after the file.
+            options.model_args.setdefault("model", run_name(options.model_args["path"]))
+        with _compact_tables(), repeats(n) if n is not None else contextlib.nullcontext():
+            cli.execute(options)
+    except (ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError) as error:
+        raise CommandError(str(error)) from None
+    except ValueError:
+        _check_task_names(options.tasks or [], options.include_path)
+        raise
+    add_breakdowns(options.output_path, since=started)
+
+
+def _journaled(args: list[str]) -> list[str]:
+    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``."""
+    at = args.index("--journal")
+    if at + 1 == len(args) or args[at + 1].startswith("-"):
+        raise CommandError("--journal needs a file name, e.g. --journal run.journal.jsonl")
+    path, args = args[at + 1], args[:at] + args[at + 2 :]
+    for flag in ("--model", "-M"):
+        if flag in args:
+            at = args.index(flag)
+            backend = args[at + 1]
+            args = args[:at] + ["--model", "journal"] + args[at + 2 :]
+            return [*args, "--model_args", json.dumps({"backend": backend, "journal": path})]
+    raise CommandError("--journal needs the backend named with --model on the command line")
+
+
+def _check_task_names(names: list[str], include_path: str | None) -> None:
+    """Raise :class:`CommandError` for the first task name lm-eval knows nothing of, with the nearest names."""
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=include_path)
+    for name in names:
+        if name.endswith(".yaml") or manager.match_tasks([name]):
+            continue
+        near = difflib.get_close_matches(name, manager.all_tasks, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(near)}?" if near else "`lm-eval ls tasks` lists the known names"
+        raise CommandError(f"task {name!r} not found; {hint}")
 
 
 def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
@@ -51,49 +155,115 @@ def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
     return rest, known.repeats
 
 
-def _option(args: list[str], *names: str) -> str | None:
-    """The value given to an lm-eval option (``--name VALUE`` or ``--name=VALUE``), if any."""
-    for i, arg in enumerate(args):
-        for name in names:
-            if arg == name and i + 1 < len(args):
-                return args[i + 1]
-            if arg.startswith(name + "="):
-                return arg[len(name) + 1 :]
-    return None
 
 
 def _export(options: argparse.Namespace) -> None:
-    from lm_eval_math500.analysis.export import export_rows
+    from lm_eval_math500.analysis.export import SamplesFileError, export_rows
 
-    out = open(options.output, "w", encoding="utf-8") if options.output else sys.stdout
     try:
-        for row in export_rows(options.samples, options.filter):
+        rows = export_rows(options.samples, options.filter)
+    except SamplesFileError as error:
+        raise CommandError(str(error)) from None
+    with _output(options.output) as out:
+        for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """The file named by ``-o``, else standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot write {path} ({error.strerror}); pass -o a path in a writable folder") from None
+    with handle:
+        yield handle
+
+
+def _read_response(source: str) -> str:
+    """The text of ``--response-file``: a file, or standard input for ``-``."""
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file():
+        raise CommandError(f"response file {source} does not exist; pass --response-file FILE, or - for standard input")
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _grade(options: argparse.Namespace) -> None:
+    from lm_eval_math500.grader.equivalence import grade_answer
+    from lm_eval_math500.grader.grading import grade
+
     if options.pred is not None:
-        verdict = {"correct": is_equivalent(options.pred, options.gold, problem=options.problem), "pred": options.pred}
+        verdict = grade_answer(options.pred, options.gold, problem=options.problem)
     else:
-        verdict = dataclasses.asdict(
-            grade(options.response, options.gold, style=options.style, problem=options.problem)
-        )
-    print(json.dumps(verdict, ensure_ascii=False))
+        response = options.response if options.response is not None else _read_response(options.response_file)
+        verdict = grade(response, options.gold, variant=options.variant, problem=options.problem)
+    print(json.dumps(dataclasses.asdict(verdict), ensure_ascii=False))
+
+
+def _tasks_dir(options: argparse.Namespace) -> None:
+    print(tasks_dir())
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line that points at ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def _reproduce(options: argparse.Namespace) -> None:
+    """Run a preset (or print its command), or set a finished run against the preset's published scores."""
+    from lm_eval_math500.analysis import reproduce
+    from lm_eval_math500.analysis.samples import RunReadError, read_run
+
+    try:
+        preset = reproduce.load_preset(options.preset)
+        if options.compare:
+            print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(options.compare))))
+            return
+    except (ValueError, RunReadError) as err:
+        raise CommandError(str(err)) from None
+    if options.model_args is None:
+        raise CommandError("reproduce needs --model_args pretrained=MODEL to run, or --compare RUN_FOLDER")
+    output_path = options.output_path or f"runs/{preset.name}"
+    argv = reproduce.command(
+        preset,
+        tasks_dir=tasks_dir(),
+        model=options.model,
+        model_args=options.model_args,
+        output_path=output_path,
+        metadata=json.loads(options.metadata) if options.metadata else None,
+    )
+    if options.dry_run:
+        print(reproduce.shell_line(argv))
+        return
+    run_lm_eval(argv[2:])
+    print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(output_path))))
 
 
 def _report(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.report import write_report
+    from lm_eval_math500.analysis.samples import RunReadError
 
-    print(write_report(options.run, options.out, options.tokenizer))
+    try:
+        print(write_report(options.run, options.out, options.tokenizer))
+    except RunReadError as error:
+        raise CommandError(str(error)) from None
 
 
 def _compare(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.compare import write_comparison
+    from lm_eval_math500.analysis.samples import RunReadError
 
-    print(write_comparison(options.run_a, options.run_b, task=options.task, filter_name=options.filter, out=options.out))
+    try:
+        print(write_comparison(options.run_a, options.run_b, task=options.task, filter_name=options.filter, out=options.out))
+    except RunReadError as error:
+        raise CommandError(str(error)) from None
 
 
 def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
@@ -102,54 +272,87 @@ def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     report.add_argument("run", help="the --output_path folder of a finished run (or its results_*.json)")
     report.add_argument("--out", help="folder for the report (default: beside the results file)")
     report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens with (default: the run's model)")
+    report.set_defaults(handler=_report)
     compare = commands.add_parser("compare", help="compare two runs problem by problem (McNemar, paired bootstrap)")
     compare.add_argument("run_a", help="the first run's --output_path folder (or results_*.json)")
     compare.add_argument("run_b", help="the second run's --output_path folder (or results_*.json)")
     compare.add_argument("--task", help="the task to compare (default: the runs' only common task)")
     compare.add_argument("--filter", help="extraction filter (default: the task's first)")
     compare.add_argument("--out", help="write one JSON line per problem here")
+    compare.set_defaults(handler=_compare)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lm-eval-math500", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("tasks-dir", help="print the folder to pass to lm-eval --include_path")
+    parser = _Parser(prog=PROG, description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("tasks-dir", help="print the folder to pass to lm-eval --include_path").set_defaults(
+        handler=_tasks_dir
+    )
     commands.add_parser(
         "run",
-        help="lm-eval run with --model replay available and these tasks included; the other arguments go to lm-eval",
+        help="lm-eval run with these tasks included and --model replay (re-grade saved generations); "
+        "--journal FILE keeps every generation in FILE and resumes from it; see run --help",
         add_help=False,
     )
 
     export = commands.add_parser("export", help="per-sample JSONL from an lm-eval samples_*.jsonl file")
-    export.add_argument("samples", help="an lm-eval samples_<task>_<time>.jsonl file")
+    export.add_argument("samples", help="an lm-eval samples_<task>_<time>.jsonl file (written by --log_samples)")
     export.add_argument("--filter", help="extraction filter to export (default: the file's first)")
     export.add_argument("-o", "--output", help="write here instead of standard output")
+    export.set_defaults(handler=_export)
 
-    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict as JSON")
+    repro = commands.add_parser(
+        "reproduce",
+        help="run a preset of published settings, or compare a finished run with its published scores",
+    )
+    repro.add_argument("preset", help="a preset name (a file in the package's presets/ folder without .yaml)")
+    repro.add_argument("--model", default="vllm", help="lm-eval backend (default: vllm)")
+    repro.add_argument("--model_args", help="e.g. pretrained=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    repro.add_argument("--metadata", help="JSON merged into the preset's metadata, e.g. '{\"data_dir\": \"DIR\"}'")
+    repro.add_argument("--output_path", help="where lm-eval writes the run (default: runs/PRESET)")
+    repro.add_argument("--dry-run", action="store_true", help="print the lm-eval command instead of running it")
+    repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
+    repro.set_defaults(handler=_reproduce)
+
+    grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict, with the rule that decided, as JSON")
     grade_cmd.add_argument("--gold", required=True, help="the gold answer, e.g. '\\frac{1}{2}'")
     given = grade_cmd.add_mutually_exclusive_group(required=True)
     given.add_argument("--response", help="a whole model response: the answer is extracted first")
+    given.add_argument(
+        "--response-file", metavar="FILE", help="read the whole response from FILE (- for standard input)"
+    )
     given.add_argument("--pred", help="an answer already extracted")
     grade_cmd.add_argument("--problem", help="the problem text, so that a form it asks for is enforced")
-    grade_cmd.add_argument("--style", choices=STYLES, default="auto", help="how to extract from --response")
+    grade_cmd.add_argument(
+        "--variant", choices=VARIANT_CHOICES, default="auto", help="the prompt variant whose format --response follows"
+    )
+    # --style: the former name of --variant, still accepted.
+    grade_cmd.add_argument(
+        "--style", choices=VARIANT_CHOICES, dest="variant", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    grade_cmd.set_defaults(handler=_grade)
     _add_analysis_commands(commands)
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``lm-eval-math500`` command."""
-    argv = sys.argv[1:] if argv is None else argv
+def _dispatch(argv: list[str]) -> None:
     if argv[:1] == ["run"]:
         run_lm_eval(argv[1:])
         return
     options = _parser().parse_args(argv)
-    if options.command == "tasks-dir":
-        print(tasks_dir())
-    elif options.command == "export":
-        _export(options)
-    elif options.command == "grade":
-        _grade(options)
-    elif options.command == "report":
-        _report(options)
-    elif options.command == "compare":
-        _compare(options)
+    options.handler(options)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``lm-eval-math500`` command."""
+    try:
+        _dispatch(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left (e.g. `| head`): stop quietly; point stdout at devnull so the final flush
+        # at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except CommandError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
-import json
 import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
-from tiny_model import TinyModel, build_tiny_model
+from lm_eval_math500.harness.datasets import DataUnavailableError, load, process_docs
+from tiny_model import THINKING_CHATML_TEMPLATE, TinyModel, build_tiny_model, with_chat_template
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The project's shared data folder sits beside the checkout: <workspace>/shared/data.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The shared data folder: the datasets laid out as math500/test.jsonl, gsm8k/test.jsonl,
+# math/test.jsonl, plus graderbench/ and published_runs/, which the hub does not have.
+SHARED_DATA_ENV = "LM_EVAL_MATH500_SHARED_DATA"
+DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+ONLY_SHARED = ("graderbench/", "published_runs/")
+
+
+def shared_data_folder() -> Path:
+    """The folder ``LM_EVAL_MATH500_SHARED_DATA`` names, else ``../shared/data`` beside the checkout."""
+    return Path(os.environ.get(SHARED_DATA_ENV) or DEFAULT_SHARED_DATA).expanduser()
+
+
+# The shared data folder as this run sees it, for tests that read its files directly.
+SHARED_DATA = shared_data_folder()
+
+
+def data_unavailable(what: str) -> NoReturn:
+    """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
+    message = f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The shared data folder (``math500/test.jsonl``, ``gsm8k/...``, ``math/...``, ...)."""
-    if not (SHARED_DATA / "math500" / "test.jsonl").is_file():
-        pytest.fail(
-            f"shared data folder not found: expected {SHARED_DATA}/math500/test.jsonl "
-            "(the tests read the datasets from <workspace>/shared/data beside the checkout)",
-            pytrace=False,
-        )
-    return SHARED_DATA
+    """The shared data folder, for tests that need graderbench/ or published_runs/ (absent: skipped)."""
+    folder = shared_data_folder()
+    if not all((folder / name).is_dir() for name in ONLY_SHARED):
+        data_unavailable(f"needs {' and '.join(ONLY_SHARED)} of the shared data folder, not found in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> str | None:
+    """The ``data_dir`` to give the tasks: the shared folder when it holds the datasets, else None (the hub)."""
+    folder = shared_data_folder()
+    return str(folder) if (folder / "math500" / "test.jsonl").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def dataset_docs(data_dir: str | None) -> Callable[[str], list[dict[str, Any]]]:
+    """``dataset_docs(name)``: the docs of ``math500``, ``gsm8k`` or ``math_validation`` as the tasks see them.
+
+    Read from the shared folder when present, else from the hub by the package's own loading; a
+    dataset neither has skips the test (fails it under CI).
+    """
+    loaded: dict[str, list[dict[str, Any]]] = {}
+
+    def docs(name: str) -> list[dict[str, Any]]:
+        if name not in loaded:
+            try:
+                loaded[name] = process_docs(load(name, data_dir=data_dir)["test"]).to_list()
+            except DataUnavailableError:
+                data_unavailable(f"{name} is not in the shared data folder and the hub cannot be reached")
+        return loaded[name]
+
+    return docs
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +92,41 @@ def offline_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> TinyModel:
+def tiny_model(
+    tmp_path_factory: pytest.TempPathFactory, dataset_docs: Callable[[str], list[dict[str, Any]]]
+) -> TinyModel:
     """A tiny seeded Qwen2 model + ChatML byte-level BPE tokenizer, saved with ``save_pretrained``.
 
     Its tokenizer is trained on the MATH-500 problems; see ``tiny_model.py`` for the responses it
     is scripted to write after ``<think>`` and ``<start_deepthink>``.
     """
-    with (shared_data / "math500" / "test.jsonl").open(encoding="utf-8") as handle:
-        problems = [json.loads(line)["problem"] for line in handle if line.strip()]
+    problems = [doc["problem"] for doc in dataset_docs("math500")]
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), problems)
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    """The wheel ``pip wheel`` built from the checkout, and everything the build printed."""
+
+    path: Path
+    log: str
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> BuiltWheel:
+    """The project built once per session with ``pip wheel --no-deps --no-build-isolation``."""
+    out = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    (wheel,) = out.glob("lm_eval_math500-*.whl")
+    return BuiltWheel(wheel, build.stdout + build.stderr)
+
+
+@pytest.fixture(scope="session")
+def thinking_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: TinyModel) -> TinyModel:
+    """The tiny model with a chat template that opens ``<think>`` for the assistant, as R1-distills' does."""
+    return with_chat_template(tiny_model, tmp_path_factory.mktemp("thinking") / "model", THINKING_CHATML_TEMPLATE)

@@ -21,7 +21,7 @@ from matplotlib.image import imread
 from lm_eval_math500.analysis.efficiency import first_correct_end, reasoning_part, thought_switches
 from lm_eval_math500.analysis.report import write_report
 from lm_eval_math500.analysis.samples import read_run
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import problem_key
 
 RUNS = "published_runs"
@@ -113,7 +113,7 @@ def test_repeats_give_avg_pass_and_maj_at_k_from_every_sample(qwen8, shared_data
     for row in rows:
         (answers,) = row["filtered_resps"]
         assert row["resps"] == [qwen[problem_key(row["doc"]["problem"])]["code"]]
-        right.append([is_correct(answer or None, row["doc"]) for answer in answers])
+        right.append([doc_verdict(answer or None, row["doc"]).correct for answer in answers])
     # avg@8: 728 of Qwen's verdicts plus the 9 right answers its grader rejects (see test_tasks).
     assert task.value("accuracy", "extract")[0] == pytest.approx(737 / 800)
     for k in (1, 2, 4, 8):

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tiny_model import DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
+from tiny_model import ANSWER_TAIL, DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
 
 LIMIT = 3
 MAX_GEN_TOKS = 24
@@ -39,7 +39,9 @@ R1_ZERO_PROMPT = (
     "<answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer "
     "here </answer>.\nUser: {question}\nAssistant: <think>"
 )
-R1_ZERO_METRICS = ("accuracy", "format_ok", "grader_timeouts", "format_reward", "answer_reward", "reward")
+R1_ZERO_METRICS = (
+    "accuracy", "format_ok", "grader_timeouts", "unfinished", "budget_reached", "format_reward", "answer_reward", "reward",
+)  # fmt: skip
 R1_ZERO_FILTERS = ("tags", "cs336")
 R1_ZERO_ANSWER = "p - q"  # what the tiny model answers after <think>
 DEEPTHINK_ANSWER = "\\frac{14}{3}"  # and inside <SOLUTION> after <start_deepthink>
@@ -65,6 +67,7 @@ class RunSpec:
     metadata: dict[str, Any]
     extra: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    model_fixture: str = "tiny_model"  # the fixture that builds the model the run loads
 
 
 @dataclass
@@ -183,11 +186,31 @@ RUNS = {
         metadata={"deepthink_prefill": True},
         extra=("--device", "cpu", "--apply_chat_template"),
     ),
+    # A chat template that opens <think>: hf sees the whole response and splits it itself; vLLM
+    # cuts the trace with lm-eval's think_end_token, under a budget of one token that ends the
+    # response inside the trace.
+    "hf_think_run": RunSpec(
+        model="hf",
+        model_args="pretrained={model},dtype=float32",
+        tasks=("math500_boxed",),
+        metadata={},
+        extra=("--device", "cpu", "--apply_chat_template"),
+        model_fixture="thinking_model",
+    ),
+    "vllm_think_run": RunSpec(
+        model="vllm",
+        model_args="pretrained={model},enforce_eager=True,dtype=float32,max_model_len=512,think_end_token=</think>",
+        tasks=("math500_boxed",),
+        metadata={},
+        extra=("--apply_chat_template", "--gen_kwargs", "max_gen_toks=1"),
+        env=VLLM_ENV,
+        model_fixture="thinking_model",
+    ),
 }
 
 
 @pytest.fixture(scope="module")
-def started_runs(request, tmp_path_factory, offline_env, shared_data, tiny_model):
+def started_runs(request, tmp_path_factory, offline_env, shared_data):
     """Start, side by side, every run that the selected tests of this module use."""
     used = {
         name
@@ -199,8 +222,9 @@ def started_runs(request, tmp_path_factory, offline_env, shared_data, tiny_model
     root = tmp_path_factory.mktemp("lm_eval_runs")
     started = {}
     try:
-        for name in sorted(wanted, key=lambda n: n != "vllm_run"):  # the slowest first
-            started[name] = _Started(name, RUNS[name], root, offline_env, shared_data, tiny_model.path)
+        for name in sorted(wanted, key=lambda n: not n.startswith("vllm")):  # the slowest first
+            model = request.getfixturevalue(RUNS[name].model_fixture)
+            started[name] = _Started(name, RUNS[name], root, offline_env, shared_data, model.path)
         yield started
     finally:
         for run in started.values():
@@ -220,6 +244,16 @@ def vllm_run(started_runs) -> Run:
 @pytest.fixture(scope="module")
 def hf_chat_run(started_runs) -> Run:
     return started_runs["hf_chat_run"].result()
+
+
+@pytest.fixture(scope="module")
+def hf_think_run(started_runs) -> Run:
+    return started_runs["hf_think_run"].result()
+
+
+@pytest.fixture(scope="module")
+def vllm_think_run(started_runs) -> Run:
+    return started_runs["vllm_think_run"].result()
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +351,7 @@ def test_r1zero_results_have_every_metric_per_filter(r1_run):
         for metric in ("accuracy", "answer_reward", "reward"):
             assert results[f"{metric},{name}"] == pytest.approx(1 / 3), (metric, name)
     assert r1_run.results["higher_is_better"]["math500_r1zero"] == {
-        metric: metric != "grader_timeouts" for metric in R1_ZERO_METRICS
+        metric: metric not in ("grader_timeouts", "unfinished", "budget_reached") for metric in R1_ZERO_METRICS
     }
 
 
@@ -338,7 +372,8 @@ def test_question_only_prompt_is_the_bare_problem(r1_run, math500):
     results = r1_run.results["results"]["math500_question_only"]
     assert {key for key in results if "," in key} == {
         "accuracy,extract", "accuracy_stderr,extract", "format_ok,extract", "format_ok_stderr,extract",
-        "grader_timeouts,extract", "grader_timeouts_stderr,extract",
+        "grader_timeouts,extract", "grader_timeouts_stderr,extract", "unfinished,extract",
+        "unfinished_stderr,extract", "budget_reached,extract", "budget_reached_stderr,extract",
     }  # fmt: skip
     assert 0.0 <= results["accuracy,extract"] <= 1.0
 
@@ -398,3 +433,40 @@ def test_deepthink_prefilled_response_is_cut_at_the_stop_and_scored(hf_chat_run)
         assert results[f"format_ok,{name}"] == 1.0
         # Problem 2's gold is \frac{14}{3}.
         assert results[f"accuracy,{name}"] == pytest.approx(1 / 3)
+
+
+# ---------------------------------------------------------------- boxed, with a chat template that opens <think>
+
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@pytest.mark.parametrize("run_name", ["hf_think_run", "vllm_think_run"])
+def test_think_template_prompt_opens_the_thinking_after_the_boxed_user_turn(request, run_name, math500):
+    run = request.getfixturevalue(run_name)
+    rows = run.task_samples("math500_boxed", "extract")
+    assert [row["doc_id"] for row in rows] == list(range(LIMIT))
+    for row in rows:
+        assert _prompt(row) == (
+            f"<|im_start|>user\n{math500[row['doc_id']]['problem']}\n{BOXED_INSTRUCTION}<|im_end|>\n"
+            "<|im_start|>assistant\n<think>"
+        )
+
+
+def test_finished_thinking_is_graded_on_the_answer_after_it(hf_think_run):
+    for row in hf_think_run.task_samples("math500_boxed", "extract"):
+        # The whole response: the trace (opened by the template), its end, an <answer> tag and a stated answer.
+        assert row["resps"] == [[R1_ZERO_RESPONSE + ANSWER_TAIL]]
+        assert row["filtered_resps"] == [["7"]]
+        assert (row["format_ok"], row["unfinished"], row["budget_reached"], row["accuracy"]) == (1, 0, 0, 0)
+    results = hf_think_run.results["results"]["math500_boxed"]
+    assert results["unfinished,extract"] == 0 and results["format_ok,extract"] == 1
+
+
+def test_thinking_cut_off_by_the_budget_is_unfinished_even_after_think_end_token(vllm_think_run):
+    for row in vllm_think_run.task_samples("math500_boxed", "extract"):
+        assert row["doc"]["think_end_token"] == "</think>"
+        # One token into the trace: no </think>, so lm-eval keeps the whole text (left-stripped).
+        assert row["resps"] == [[R1_ZERO_RESPONSE[: R1_ZERO_RESPONSE.index("</think>")].lstrip()]]
+        assert row["filtered_resps"] == [[""]]
+        assert (row["unfinished"], row["budget_reached"], row["accuracy"]) == (1, 1, 0)
+    assert vllm_think_run.results["results"]["math500_boxed"]["unfinished,extract"] == 1

@@ -1,4 +1,4 @@
-"""Final-answer extraction and format checks for each prompt style."""
+"""Final-answer extraction and format checks for each prompt variant."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from lm_eval_math500 import check_format, extract_answer, grade
 
 
-def test_unknown_style_and_mode_name_the_allowed_values():
+def test_unknown_variant_and_mode_name_the_allowed_values():
     with pytest.raises(ValueError, match="question_only"):
         extract_answer("x", "chat")
     with pytest.raises(ValueError, match="cs336"):
@@ -48,7 +48,7 @@ def test_deepthink_solution_tag():
     assert extract_answer("no tags, the answer is 9.", "deepthink") == "9"
 
 
-def test_auto_picks_the_style_from_the_tags():
+def test_auto_picks_the_variant_from_the_tags():
     assert extract_answer("x</think> <answer>2</answer> \\boxed{3}") == "2"
     assert extract_answer("<SOLUTION>8</SOLUTION>") == "8"
     assert extract_answer("so \\boxed{6}") == "6"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import gc
 import json
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import SHARED_DATA
 from lm_eval_math500 import Verdict, grade, is_equivalent
+from lm_eval_math500.grader.formats import VARIANT_CHOICES
 
-GRADERBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
+GRADERBENCH = SHARED_DATA / "graderbench"
 TIMEOUT = 0.5
 SLACK = 0.25  # process scheduling and interpreter overhead on a loaded 2-core machine
 EXAMPLES = 5000  # per test; four tests throw 20,000 generated strings at the grader
@@ -101,13 +102,14 @@ def check_call(fn, *args, **kwargs):
 def check_both(pred: str, gold: str) -> None:
     v = check_call(grade, pred, gold)
     assert isinstance(v, Verdict) and isinstance(v.correct, bool) and isinstance(v.format_ok, bool)
+    assert isinstance(v.reason, str) and v.reason
     assert v.pred is None or isinstance(v.pred, str)
     assert check_call(is_equivalent, pred, gold) in (True, False)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def warm_child_processes():
-    """Start the symbolic child process before timing anything (a one-off start-up cost)."""
+    """Start the symbolic worker processes before timing anything (a one-off start-up cost)."""
     is_equivalent("\\mathbb{R}", "\\mathbb{Z}")
 
 
@@ -122,9 +124,9 @@ def test_generated_latex_against_real_golds(pred, gold):
 
 
 @FUZZ
-@given(pred=mutated_gold(), gold=st.sampled_from(GOLDS), style=st.sampled_from(["auto", "r1_zero", "deepthink", "question_only"]))
-def test_mutated_golds_in_every_style(pred, gold, style):
-    v = check_call(grade, pred, gold, style=style)
+@given(pred=mutated_gold(), gold=st.sampled_from(GOLDS), variant=st.sampled_from(VARIANT_CHOICES))
+def test_mutated_golds_in_every_variant(pred, gold, variant):
+    v = check_call(grade, pred, gold, variant=variant)
     assert isinstance(v, Verdict)
     assert check_call(is_equivalent, gold, pred) in (True, False)
 

@@ -1,4 +1,4 @@
-"""The nine tasks end to end through lm-eval, fed saved generations by the replay model."""
+"""The tasks end to end through lm-eval, fed saved generations by the replay model."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ import lm_eval
 import pytest
 from lm_eval.tasks import TaskManager
 
+from conftest import SHARED_DATA
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.grader.formats import DEEPTHINK, TASK_VARIANTS
+from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION, PREFILL_FIELD
+from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-RUNS = SHARED / "published_runs"
+RUNS = SHARED_DATA / "published_runs"
 BASE_RUN = RUNS / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
 INSTRUCT_RUN = RUNS / "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl"
 DATASETS = ("math500", "gsm8k", "math_validation")
-VARIANTS = ("r1zero", "deepthink", "question_only")
-TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS]
+VARIANTS = tuple(TASK_VARIANTS)
+TASKS = [f"{dataset}_{variant}" for dataset in DATASETS for variant in VARIANTS] + ["math500_boxed_n4", "math500_boxed_n64"]
 GROUPS = [f"{name}_all" for name in (*DATASETS, *VARIANTS)]
 
 
@@ -36,7 +38,7 @@ def replay(path: Path, task: str, *, keep_stop: bool = False, limit: int | None 
     manager = TaskManager(
         include_path=str(tasks_dir()),
         include_defaults=False,
-        metadata={"data_dir": str(SHARED), **metadata},
+        metadata={"data_dir": str(SHARED_DATA), **metadata},
     )
     return lm_eval.simple_evaluate(
         model=ReplayLM(path=str(path), keep_stop=keep_stop),
@@ -61,16 +63,37 @@ def test_tasks_and_groups_are_listed_and_do_not_collide_with_builtins():
     assert not builtin & set(TASKS + GROUPS)
 
 
-def test_yaml_ships_inside_the_wheel(tmp_path):
-    repo = Path(__file__).resolve().parents[1]
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, repo],
-        check=True,
-    )
-    (wheel,) = tmp_path.glob("lm_eval_math500-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+@pytest.fixture(scope="module")
+def task_index() -> dict:
+    """lm-eval's index of our task YAML: each task's config with its includes merged."""
+    return TaskManager(include_path=str(tasks_dir()), include_defaults=False).task_index
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_task_yaml_matches_its_prompt_format(task_index, task):
+    """Stop strings, prefill, filter variant and the tags the prompt names all come from formats.py."""
+    config = task_index[task].cfg
+    (fmt,) = [f for suffix, f in TASK_VARIANTS.items() if task.removesuffix("_n4").removesuffix("_n64").endswith(f"_{suffix}")]
+    assert config["generation_kwargs"]["until"] == list(fmt.stop)
+    assert config.get("gen_prefix") == (PREFILL_FIELD if fmt.prefill else None)
+    filters = [step for entry in config["filter_list"] for step in entry["filter"]]
+    assert filters and all(step["variant"] == fmt.variant for step in filters)
+    prompt = config.get("description", "") + config["doc_to_text"]
+    markers = [*(fmt.answer_tags or ()), fmt.thinking_start, fmt.thinking_end]
+    assert all(marker in prompt for marker in markers if marker)
+
+
+def test_yaml_ships_inside_the_wheel(built_wheel):
+    names = set(zipfile.ZipFile(built_wheel.path).namelist())
     shipped = {Path(name).name for name in names if name.startswith("lm_eval_math500/tasks/")}
-    assert {f"{task}.yaml" for task in TASKS} | {"_base.yaml", "_r1zero.yaml"} <= shipped
+    assert {f"{task}.yaml" for task in TASKS} | {"_base.yaml", "_r1zero.yaml", "_boxed.yaml"} <= shipped
+    presets = {Path(name).name for name in names if name.startswith("lm_eval_math500/presets/")}
+    assert {"r1_distill_qwen.yaml", "cs336_r1zero.yaml"} <= presets
+
+
+def test_building_the_package_prints_no_warning(built_wheel):
+    # setuptools warns for each task folder that is package data but not a declared package.
+    assert "warning" not in built_wheel.log.lower(), built_wheel.log
 
 
 def test_r1zero_prompt_is_the_cs336_template_byte_for_byte():
@@ -141,7 +164,7 @@ def test_instruct_model_without_chat_template_scores_zero_in_cs336_mode():
     ],
 )
 def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, wrong):
-    rows = read_jsonl(SHARED / data_file)
+    rows = read_jsonl(SHARED_DATA / data_file)
     replay_file = write_jsonl(
         tmp_path / "reference.jsonl", [{"problem": r[problem_field], "response": r[solution_field]} for r in rows]
     )
@@ -162,19 +185,19 @@ BAD_RESPONSES = [
 ]
 
 
-@pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only"])
+@pytest.mark.parametrize("task", ["math500_r1zero", "math500_deepthink", "math500_question_only", "math500_boxed"])
 def test_bad_outputs_are_wrong_answers_not_crashes(tmp_path, task):
-    problems = read_jsonl(SHARED / "math500/test.jsonl")[: len(BAD_RESPONSES)]
+    problems = read_jsonl(SHARED_DATA / "math500/test.jsonl")[: len(BAD_RESPONSES)]
     replay_file = write_jsonl(
         tmp_path / "bad.jsonl", [{"problem": p["problem"], "response": r} for p, r in zip(problems, BAD_RESPONSES)]
     )
     samples = replay(replay_file, task, limit=len(BAD_RESPONSES))["samples"][task]
-    assert len(samples) == len(BAD_RESPONSES) * (2 if task != "math500_question_only" else 1)
+    assert len(samples) == len(BAD_RESPONSES) * (2 if task in ("math500_r1zero", "math500_deepthink") else 1)
     assert all(s["accuracy"] == 0 for s in samples)
 
 
 def test_deepthink_strict_filter_requires_the_solution_tags(tmp_path):
-    first, problem = read_jsonl(SHARED / "math500/test.jsonl")[:2]
+    first, problem = read_jsonl(SHARED_DATA / "math500/test.jsonl")[:2]
     assert problem["answer"] == "p - q"
     rows = [
         {"problem": first["problem"], "response": ""},
@@ -187,21 +210,21 @@ def test_deepthink_strict_filter_requires_the_solution_tags(tmp_path):
 
 
 def test_deepthink_prefill_comes_from_metadata(tmp_path):
-    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
     rows = [{"problem": first["problem"], "response": "x</end_deepthink><SOLUTION>1"}]
     path = write_jsonl(tmp_path / "one.jsonl", rows)
     plain = replay(path, "math500_deepthink", limit=1)["samples"]["math500_deepthink"][0]
     prefilled = replay(path, "math500_deepthink", limit=1, deepthink_prefill=True)["samples"]["math500_deepthink"][0]
     system_prompt = "</end_deepthink>. Then write only the final answer, in simplest form, between <SOLUTION> and </SOLUTION>.\n\n"
     assert plain["arguments"][0][0].endswith(system_prompt + first["problem"])
-    assert prefilled["arguments"][0][0].endswith(system_prompt + first["problem"] + "\n<start_deepthink>")
+    assert prefilled["arguments"][0][0].endswith(system_prompt + first["problem"] + "\n" + DEEPTHINK.prefill)
 
 
 def test_repeats_are_served_in_order_and_averaged(tmp_path):
-    first = read_jsonl(SHARED / "math500/test.jsonl")[0]
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
     answers = ["\\boxed{(3, \\frac{\\pi}{2})}", "\\boxed{(3, \\pi)}", "\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}"]
     path = write_jsonl(tmp_path / "three.jsonl", [{"problem": first["problem"], "response": answers}])
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED_DATA)})
     task = manager.load(["math500_question_only"])["tasks"]["math500_question_only"]
     task.set_config(key="repeats", value=3)
     results = lm_eval.simple_evaluate(
@@ -225,56 +248,22 @@ def test_replay_reads_lm_eval_samples_files(tmp_path):
     assert again["answer_reward,tags"] == first["results"]["math500_r1zero"]["answer_reward,tags"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-    )
+@pytest.mark.parametrize(
+    ("name", "metadata"),
+    [("math_validation_question_only", {}), ("math_validation_boxed", {"boxed_instruction": "system"})],
+)
+def test_qwen_math_outputs_regraded_with_eight_repeats(name, metadata):
+    """100 MATH problems x 8 Qwen2.5-Math-Instruct samples, re-graded against Qwen's own verdicts.
 
-
-def test_export_writes_one_line_per_problem(tmp_path):
-    out = tmp_path / "out"
-    result = run_cli(
-        "run", "--model", "replay", "--model_args", f"path={BASE_RUN},keep_stop=True",
-        "--tasks", "math500_r1zero", "--metadata", json.dumps({"data_dir": str(SHARED)}),
-        "--output_path", str(out), "--log_samples",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    (samples,) = out.rglob("samples_math500_r1zero_*.jsonl")
-    exported = run_cli("export", str(samples), "--filter", "cs336")
-    rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert [row["idx"] for row in rows] == list(range(500))
-    assert set(rows[0]) == {
-        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
-    }  # fmt: skip
-    assert sum(row["format_ok"] for row in rows) == 82
-    accuracy = {
-        row["doc_id"]: row["accuracy"]
-        for row in map(json.loads, samples.read_text().splitlines())
-        if row["filter"] == "cs336"
-    }
-    assert [row["correct"] for row in rows] == [bool(accuracy[i]) for i in range(500)]
-
-
-def test_grade_command_prints_a_json_verdict():
-    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--response", "so \\boxed{0.5}").stdout)
-    assert verdict["correct"] is True and verdict["pred"] == "0.5"
-    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "1/3").stdout)
-    assert verdict == {"correct": False, "pred": "1/3"}
-
-
-def test_tasks_dir_command_prints_the_yaml_folder():
-    printed = Path(run_cli("tasks-dir").stdout.strip())
-    assert (printed / "math500" / "math500_r1zero.yaml").is_file()
-
-
-def test_qwen_math_outputs_regraded_with_eight_repeats():
-    """100 MATH problems x 8 Qwen2.5-Math-Instruct samples, re-graded against Qwen's own verdicts."""
+    The boxed variant with the system-turn instruction is the prompt these were sampled with; it
+    grades them exactly as question_only does (the same avg@8).
+    """
     qwen_file = RUNS / "qwen25_math_instruct__math_first100__cot_t0.7_n8__qwenlm.jsonl"
     qwen = {problem_key(row["question"]): row for row in read_jsonl(qwen_file)}
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED)})
-    task = manager.load(["math_validation_question_only"])["tasks"]["math_validation_question_only"]
+    manager = TaskManager(
+        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED_DATA), **metadata}
+    )
+    task = manager.load([name])["tasks"][name]
     task.set_config(key="repeats", value=8)
     doc_ids = [i for i, doc in enumerate(task.test_docs()) if problem_key(doc["problem"]) in qwen]
     assert len(doc_ids) == 100
@@ -282,23 +271,91 @@ def test_qwen_math_outputs_regraded_with_eight_repeats():
         model=ReplayLM(path=str(qwen_file)),
         tasks=[task],
         task_manager=manager,
-        samples={"math_validation_question_only": doc_ids},
+        samples={name: doc_ids},
         bootstrap_iters=0,
     )
     differ = {}
-    for sample in results["samples"]["math_validation_question_only"]:
+    for sample in results["samples"][name]:
+        assert sample["arguments"][0][0] == row_prompt(sample["doc"]["problem"], metadata)
         row = qwen[problem_key(sample["doc"]["problem"])]
         assert sample["resps"] == [row["code"]]  # the i-th saved sample answers the i-th repeat
         (answers,) = sample["filtered_resps"]
-        ours = [is_correct(answer or None, sample["doc"]) for answer in answers]
+        ours = [doc_verdict(answer or None, sample["doc"]).correct for answer in answers]
         assert sample["accuracy"] == pytest.approx(sum(ours) / 8)
         mismatched = [i for i, (a, b) in enumerate(zip(ours, row["score"])) if a != b]
         if mismatched:
             differ[row["idx"]] = (mismatched, row["answer"])
     # Qwen's grader rejects "4:30 \text{ p.m.}" for \text{4:30 p.m.} and 10000 for 10{,}000; both are right.
     assert differ == {3: (list(range(8)), "\\text{4:30 p.m.}"), 72: ([7], "10{,}000")}
-    mean_at_8 = results["results"]["math_validation_question_only"]["accuracy,extract"]
+    mean_at_8 = results["results"][name]["accuracy,extract"]
     assert mean_at_8 == pytest.approx((728 + 9) / 800)  # Qwen's own verdicts give 0.910 (728/800)
+
+
+def row_prompt(problem: str, metadata: dict) -> str:
+    """The prompt of a task without a chat template: the bare problem, or the system instruction first."""
+    if metadata.get("boxed_instruction") == "system":
+        return BOXED_INSTRUCTION + problem
+    return problem
+
+
+def test_boxed_prompt_puts_the_instruction_after_the_problem_by_default(tmp_path):
+    first = read_jsonl(SHARED_DATA / "math500/test.jsonl")[0]
+    path = write_jsonl(tmp_path / "one.jsonl", [{"problem": first["problem"], "response": "\\boxed{1}"}])
+    (sample,) = replay(path, "math500_boxed", limit=1)["samples"]["math500_boxed"]
+    assert sample["arguments"][0][0] == first["problem"] + "\n" + BOXED_INSTRUCTION
+    assert sample["arguments"][0][1]["until"] == [] and sample["arguments"][0][1]["max_gen_toks"] == 4096
+
+
+def test_instruct_model_given_the_raw_r1_prompt_is_scored_on_its_boxed_answers():
+    """The template trap: the CS336 instruct file scores 0 on the R1-Zero format (the test above),
+    but the model did answer: it wrote the chain of thought and \\boxed{} answers it was trained to write."""
+    samples = replay(INSTRUCT_RUN, "math500_boxed")["samples"]["math500_boxed"]
+    right = [s for s in samples if s["accuracy"] == 1]
+    assert len(right) == 249  # 49.8%; a crude last-box exact match gives 44.2%
+    # All but 6 are boxed (those state their answer in prose or in an <answer> tag).
+    assert sum("\\boxed" in s["resps"][0][0] for s in right) == 243
+
+
+def test_sky_t1_replay_reports_unfinished_thinking_and_never_grades_inside_the_trace():
+    """Sky-T1 (Gemma-2-27B, 8k context) thinks between <|begin_of_thought|> and <|end_of_thought|>.
+    Qwen's grader scored 60.0, crediting numbers from traces that never ended."""
+    sky = RUNS / "sky_t1_math_correct_5k_27b_gemma2__math500__skyt1_greedy_max32768__skythought.jsonl"
+    results = replay(sky, "math500_boxed")
+    metrics, samples = results["results"]["math500_boxed"], results["samples"]["math500_boxed"]
+    unfinished = [s for s in samples if s["unfinished"]]
+    assert len(unfinished) == 94 and metrics["unfinished,extract"] == pytest.approx(94 / 500)
+    assert all("<|end_of_thought|>" not in s["resps"][0][0] for s in unfinished)
+    assert all(s["accuracy"] == 0 and s["filtered_resps"] == [[""]] for s in unfinished)
+    finished = [s for s in samples if not s["unfinished"]]
+    assert sum(s["accuracy"] for s in finished) / len(finished) == pytest.approx(303 / 406)
+    assert metrics["accuracy,extract"] == pytest.approx(303 / 500)
+
+
+def test_qwen_math_7b_base_replay_differs_from_qwens_verdicts_only_where_reviewed():
+    """Qwen2.5-Math-7B base with the qwen25-math-cot prompt (SkyThought's run): 52.4 reported."""
+    source = RUNS / "qwen25_math_7b_base__math500__qwen25mathcot_greedy_max32768__skythought.jsonl"
+    qwen = {problem_key(row["question"]): row["score"][0] for row in read_jsonl(source)}
+    samples = replay(source, "math500_boxed", boxed_instruction="system")["samples"]["math500_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 263
+    differ = {
+        s["doc"]["answer"]: s["accuracy"] for s in samples if s["accuracy"] != qwen[problem_key(s["doc"]["problem"])]
+    }
+    # Two right answers Qwen rejects; the union of intervals is a miss of ours (spaces inside the intervals).
+    assert differ == {"10,\\!080": 1, "\\text{(B)}": 1, "(2,12) \\cup (12,102)": 0}
+
+
+def test_tora_gsm8k_replay_differs_only_on_unboxed_program_outputs():
+    """ToRA-70B on GSM8K: 84.3 reported; ToRA reads an unboxed answer from the last program output."""
+    source = RUNS / "tora_70b__gsm8k_test__tora_greedy__microsoft_tora.jsonl"
+    tora = {problem_key(row["question"]): row for row in read_jsonl(source)}
+    samples = replay(source, "gsm8k_boxed")["samples"]["gsm8k_boxed"]
+    assert sum(s["accuracy"] for s in samples) == 1109
+    missed = [
+        s for s in samples
+        if not s["accuracy"] and tora[problem_key(s["doc"]["problem"])]["pred"][0] == s["doc"]["answer"]
+    ]  # fmt: skip
+    assert len(missed) == 3
+    assert all("\\boxed" not in s["resps"][0][0] and "```output" in s["resps"][0][0] for s in missed)
 
 
 def test_lm_eval_validate_passes_on_every_task_and_group():

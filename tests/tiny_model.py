@@ -4,10 +4,12 @@ The weights are random, except that a few tokens have a scripted successor: the 
 is dominated by the token embedding (layer outputs are small next to it), and the ``lm_head`` row of
 each scripted successor points along the embedding of its predecessor, so that successor wins by a
 margin of about a hundred logits whatever the context, under greedy decoding or sampling at T=1.
-From the end of each prompt style the model therefore writes a fixed, well-formed response:
+From the end of each prompt variant the model therefore writes a fixed, well-formed response:
 
 * after ``<think>`` (the R1-Zero prompt):        `` ok</think> <answer>p - q</answer>``
 * after ``<start_deepthink>`` (deepthink prefill): `` hmm</end_deepthink><SOLUTION>\\frac{14}{3}</SOLUTION>``
+* after ``</answer>`` (not reached where it is the stop string): `` The final answer is 7``, then
+  the end of text, so a chat template that opens ``<think>`` gets a finished, stated answer.
 
 ``p - q`` and ``\\frac{14}{3}`` are the gold answers of MATH-500 test problems 1 and 2, so a run on
 the first three problems scores exactly 1/3 on accuracy; everything else is random and scores 0.
@@ -26,6 +28,8 @@ R1_ZERO_TRIGGER = "<think>"
 R1_ZERO_RESPONSE = " ok</think> <answer>p - q</answer>"
 DEEPTHINK_TRIGGER = "<start_deepthink>"
 DEEPTHINK_RESPONSE = " hmm</end_deepthink><SOLUTION>\\frac{14}{3}</SOLUTION>"
+ANSWER_TAIL_TRIGGER = "</answer>"
+ANSWER_TAIL = " The final answer is 7"
 
 # Tags that are single (non-special) tokens, so that prompts end on a known token.
 TAG_TOKENS = (
@@ -46,6 +50,8 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
+# ChatML whose generation prompt opens the thinking, as DeepSeek-R1-Distill's template does.
+THINKING_CHATML_TEMPLATE = CHATML_TEMPLATE.replace("'<|im_start|>assistant\\n'", "'<|im_start|>assistant\\n<think>'")
 
 # Text for the tokenizer besides the problems: the prompt templates and the tags in context.
 _EXTRA_CORPUS = [
@@ -58,7 +64,7 @@ _EXTRA_CORPUS = [
     "</end_deepthink>. Then write only the final answer, in simplest form, between <SOLUTION> and </SOLUTION>.",
 ]
 # Repeated so that BPE merges " ok", " q", " hmm": every token of a scripted response is then distinct.
-_EXTRA_CORPUS += [R1_ZERO_TRIGGER + R1_ZERO_RESPONSE, DEEPTHINK_TRIGGER + DEEPTHINK_RESPONSE] * 50
+_EXTRA_CORPUS += [R1_ZERO_TRIGGER + R1_ZERO_RESPONSE + ANSWER_TAIL, DEEPTHINK_TRIGGER + DEEPTHINK_RESPONSE] * 50
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ def build_tiny_model(out_dir: Path, corpus: list[str], *, seed: int = 1234, voca
     chains = [
         _chain(tokenizer, R1_ZERO_TRIGGER, R1_ZERO_RESPONSE),
         _chain(tokenizer, DEEPTHINK_TRIGGER, DEEPTHINK_RESPONSE),
+        _chain(tokenizer, ANSWER_TAIL_TRIGGER, ANSWER_TAIL) + [tokenizer.eos_token_id],
     ]
     successor: dict[int, int] = {}
     for ids in chains:
@@ -183,3 +190,16 @@ def build_tiny_model(out_dir: Path, corpus: list[str], *, seed: int = 1234, voca
         json.dumps({"r1_zero": R1_ZERO_RESPONSE, "deepthink": DEEPTHINK_RESPONSE, "seed": seed}, indent=1)
     )
     return TinyModel(path=out_dir)
+
+
+def with_chat_template(model: TinyModel, out_dir: Path, template: str) -> TinyModel:
+    """A copy of ``model`` whose tokenizer has ``template`` as its chat template."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    shutil.copytree(model.path, out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(out_dir)
+    tokenizer.chat_template = template
+    tokenizer.save_pretrained(out_dir)
+    return TinyModel(path=Path(out_dir))

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from lm_eval_math500.analysis.samples import Problem
 from lm_eval_math500.analysis.tokens import TokenCounter
 from lm_eval_math500.grader.extraction import analyse
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.harness.metrics import doc_verdict
 
 THINK_ENDS = ("</think>", "<|end_of_thought|>", "</end_deepthink>")
 SWITCH_PHRASES = (
@@ -84,7 +84,7 @@ def first_correct_end(text: str, doc: dict) -> int | None:
         if not _COMMITS.search(paragraph):
             continue  # no box and no answer phrase: nothing committed, skip the extraction
         answer, committed = analyse(paragraph, "question_only")
-        if committed and answer and is_correct(answer, doc):
+        if committed and answer and doc_verdict(answer, doc).correct:
             return boundary
     return None
 

@@ -1,46 +1,98 @@
-"""Per-sample export of an lm-eval samples file, in the layout of the original evaluation scripts."""
+"""Per-sample export of an lm-eval samples file, in the layout of the original evaluation scripts.
+
+``correct`` is the verdict the run recorded for the chosen filter (see :func:`export_rows`); nothing
+is graded again here, so an export always agrees with the run's metrics.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lm_eval_math500.harness.metrics import is_correct
+from lm_eval_math500.analysis.summary import verdict_metric
+from lm_eval_math500.harness.metrics import doc_verdict
+
+# What every row of an lm-eval samples file (written by --log_samples) holds.
+SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
+_FIX = "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
 
 
-def export_rows(samples_path: str | Path, filter_name: str | None = None) -> Iterator[dict[str, Any]]:
-    """One row per problem: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, format_ok``.
+class SamplesFileError(ValueError):
+    """The file is not an lm-eval samples file of these tasks, or lacks the filter asked for."""
 
-    ``filter_name`` picks the extraction filter (default: the file's first). Repeated samples give
-    lists in ``pred``, ``pred_text`` and ``correct``; ``format_ok`` is then the fraction that passed.
+
+def read_samples(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of an lm-eval samples file; anything else is a :class:`SamplesFileError` naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise SamplesFileError(f"{path} does not exist; {_FIX}")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise SamplesFileError(
+                    f"{path} is not a samples file (line {line_number} is not JSON); {_FIX}"
+                ) from None
+            missing = [field for field in SAMPLES_FIELDS if not isinstance(row, dict) or field not in row]
+            if missing:
+                raise SamplesFileError(
+                    f"{path} is not a samples file (line {line_number} has no {', '.join(missing)}); {_FIX}"
+                )
+            if verdict_metric(row) is None:
+                raise SamplesFileError(
+                    f"{path} is not a samples file of these tasks (line {line_number} has no accuracy); {_FIX}"
+                )
+            rows.append(row)
+    if not rows:
+        raise SamplesFileError(f"{path} is empty; {_FIX}")
+    return rows
+
+
+def export_rows(samples_path: str | Path, filter_name: str | None = None) -> list[dict[str, Any]]:
+    """One row per problem, in doc order, for the chosen extraction filter (default: the file's first).
+
+    Fields: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, reason, format_ok``.
+    ``correct`` is the filter's recorded verdict: ``answer_reward`` on r1_zero tasks (the answer
+    counts only when that filter's format holds), ``accuracy`` on the others. With repeated samples,
+    ``pred``, ``pred_text`` and ``reason`` are lists and ``correct`` and ``format_ok`` the fractions of repeats.
     """
-    with Path(samples_path).open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+    rows = read_samples(samples_path)
     filters = list(dict.fromkeys(row["filter"] for row in rows))
-    if filter_name is None and filters:
+    if filter_name is None:
         filter_name = filters[0]
     elif filter_name not in filters:
-        raise ValueError(f"{samples_path} has no filter {filter_name!r}; it has {filters}")
-    for row in sorted((r for r in rows if r["filter"] == filter_name), key=lambda r: r["doc_id"]):
-        doc = row["doc"]
-        texts = [text for group in row["resps"] for text in group]
-        answers = [answer or None for group in row["filtered_resps"] for answer in group]
-        single = len(texts) == 1
+        raise SamplesFileError(
+            f"{samples_path} has no filter {filter_name!r}; pass --filter one of {', '.join(filters)}"
+        )
+    chosen = sorted((row for row in rows if row["filter"] == filter_name), key=lambda row: row["doc_id"])
+    return [_export_row(row) for row in chosen]
 
-        def one_or_all(values: list[Any]) -> Any:
-            return values[0] if single else values
 
-        yield {
-            "idx": row["doc_id"],
-            "unique_id": doc.get("unique_id"),
-            "subject": doc.get("subject"),
-            "level": doc.get("level"),
-            "problem": doc.get("problem"),
-            "gold": doc.get("answer"),
-            "pred": one_or_all(answers),
-            "pred_text": one_or_all(texts),
-            "correct": one_or_all([is_correct(answer, doc) for answer in answers]),
-            "format_ok": bool(row["format_ok"]) if single else row["format_ok"],
-        }
+def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    doc = row["doc"]
+    texts = [text for group in row["resps"] for text in group]
+    answers = [answer or None for group in row["filtered_resps"] for answer in group]
+    single = len(texts) == 1
+    metric = verdict_metric(row)
+    verdict = row[metric]
+    reasons = [doc_verdict(answer, doc).reason for answer in answers]
+    if single and metric == "answer_reward" and not row["format_ok"]:
+        reasons = [f"format check failed; the answer: {reasons[0]}"]
+    return {
+        "idx": row["doc_id"],
+        "unique_id": doc.get("unique_id"),
+        "subject": doc.get("subject"),
+        "level": doc.get("level"),
+        "problem": doc.get("problem"),
+        "gold": doc.get("answer"),
+        "pred": answers[0] if single else answers,
+        "pred_text": texts[0] if single else texts,
+        "correct": bool(verdict) if single else verdict,
+        "reason": reasons[0] if single else reasons,
+        "format_ok": bool(row["format_ok"]) if single else row["format_ok"],
+    }

@@ -16,8 +16,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lm_eval_math500.harness.filters import ExtractAnswer
-from lm_eval_math500.harness.metrics import verdict
+from lm_eval_math500.harness.filters import ExtractAnswer, Request
+from lm_eval_math500.harness.metrics import doc_verdict
 
 RESULTS_GLOB = "results_*.json"
 
@@ -36,6 +36,9 @@ class Response:
         format_ok: whether the response passed the filter's format check.
         correct: whether the answer equals the gold.
         timed_out: whether the verdict hit the grader's time limit (and so counts as wrong).
+        unfinished: whether the thinking never ended or the token budget cut the response off
+            before it stated an answer (and so counts as wrong).
+        budget_reached: whether the response used up its token budget.
     """
 
     text: str
@@ -43,6 +46,8 @@ class Response:
     format_ok: bool
     correct: bool
     timed_out: bool
+    unfinished: bool = False
+    budget_reached: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,8 @@ class TaskRun:
         docs = [row["doc"] for row in rows]
         # Identical repeats (greedy decoding, short answers) are extracted once per problem.
         distinct = [list(dict.fromkeys(group)) for group in texts]
-        extracted_once = ExtractAnswer(**settings).apply(distinct, docs)
+        requests = [Request.of(_arguments(row)) for row in rows]
+        extracted_once = ExtractAnswer(**settings).extract(distinct, docs, requests)
         extractions = [
             _spread(group, dict(zip(unique, done, strict=True)))
             for group, unique, done in zip(texts, distinct, extracted_once, strict=True)
@@ -164,9 +170,14 @@ class TaskRun:
             outcomes: dict[str | None, Any] = {}  # repeats often give the same answer: grade it once
             for text, extraction in zip(group, extracted, strict=True):
                 if extraction.answer not in outcomes:
-                    outcomes[extraction.answer] = verdict(extraction.answer, row["doc"])
+                    outcomes[extraction.answer] = doc_verdict(extraction.answer, row["doc"])
                 outcome = outcomes[extraction.answer]
-                responses.append(Response(text, extraction.answer, extraction.format_ok, outcome.equal, outcome.timed_out))
+                responses.append(
+                    Response(
+                        text, extraction.answer, extraction.format_ok, outcome.correct, outcome.timed_out,
+                        extraction.unfinished, extraction.budget_reached,
+                    )
+                )  # fmt: skip
             problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses)))
         return problems
 
@@ -194,7 +205,11 @@ class TaskRun:
         for entry in self.config.get("filter_list", []):
             if entry["name"] == filter_name:
                 (step,) = entry["filter"]
-                return {key: value for key, value in step.items() if key != "function"}
+                settings = {key: value for key, value in step.items() if key != "function"}
+                # Runs graded before version 2.0 name the variant ``style``.
+                if "style" in settings:
+                    settings["variant"] = settings.pop("style")
+                return settings
         raise RunReadError(f"task {self.name} has no filter {filter_name!r}; it has {', '.join(self.filters)}")
 
 
@@ -267,15 +282,20 @@ def _spread(group: list[str], by_text: Mapping[str, Any]) -> list[Any]:
     return [by_text[text] for text in group]
 
 
-def _prompt(row: Mapping[str, Any]) -> str:
-    """The prompt text of a logged request (lm-eval writes ``arguments`` as a dict or a list)."""
+def _arguments(row: Mapping[str, Any]) -> list[Any]:
+    """The (prompt, generation kwargs) of a logged request (lm-eval writes ``arguments`` as a dict or a list)."""
     arguments = row.get("arguments")
     if isinstance(arguments, dict):
         arguments = next(iter(arguments.values()), {})
-        return str(arguments.get("arg_0", "")) if isinstance(arguments, dict) else ""
+        return [arguments.get("arg_0", ""), arguments.get("arg_1")] if isinstance(arguments, dict) else []
     if isinstance(arguments, list) and arguments and isinstance(arguments[0], list):
-        return str(arguments[0][0])
-    return ""
+        return list(arguments[0])
+    return []
+
+
+def _prompt(row: Mapping[str, Any]) -> str:
+    """The prompt text of a logged request."""
+    return Request.of(_arguments(row)).prompt
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

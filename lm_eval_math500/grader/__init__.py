@@ -1,6 +1,7 @@
 """The grader: reads a final answer out of a response and decides whether it equals the gold.
 
-Layers, lowest first: ``latex`` (text clean-up), ``parser`` (answer trees), ``forms`` (forms a
-problem asks for), ``worker`` (symbolic checks under a time limit), ``equivalence``, ``extraction``,
-``grading``. Nothing here imports the harness or the analysis of runs.
+Layers, lowest first: ``formats`` (each prompt variant's tags, stop strings and prefill), ``latex``
+(text clean-up), ``parser`` (answer trees), ``forms`` (forms a problem asks for), ``worker``
+(symbolic checks under a time limit, in processes that run ``symbolic``), ``equivalence``,
+``extraction``, ``grading``. Nothing here imports the harness or the analysis of runs.
 """

@@ -1,8 +1,10 @@
-"""Decide whether an extracted answer equals the gold answer.
+"""Decide whether an extracted answer equals the gold answer, and say which rule decided.
 
 Order of work: decoration-free string equality; then the in-process parser with exact rational
 arithmetic and numeric identity tests (structure-aware: tuples, intervals, solution lists,
 equations); only answers that parser rejects go to Math-Verify in a killable child process.
+The whole order is stated in `is_equivalent`'s docstring; the policy numbers are named here
+(`TIME_LIMIT`, `REL_TOL`, `ABS_TOL`) and in `parser` (`IDENTITY_POINTS`).
 """
 
 from __future__ import annotations
@@ -12,31 +14,42 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
+from lm_eval_math500.grader.forms import broken_rule
+from lm_eval_math500.grader.latex import canonical
 from lm_eval_math500.grader.parser import (
+    MAX_VARS,
+    Add,
+    Branch,
+    Const,
     EvalError,
+    List,
+    Matrix,
+    Mul,
+    Neg,
+    Node,
+    Num,
     ParseError,
+    Pm,
+    Rel,
+    Seq,
+    Set,
+    Union,
     Value,
     evaluate,
     has_kind,
+    identity_envs,
     lone_var,
     parse,
     stated_value,
     variables,
 )
-from lm_eval_math500.grader.forms import form_ok
-from lm_eval_math500.grader.latex import canonical
 from lm_eval_math500.grader.worker import POOL
 
+TIME_LIMIT = 1.0  # seconds: the longest any verdict takes (symbolic checks are cut off there)
+REL_TOL = 1e-11  # float round-off allowed between irrational values, relative ...
+ABS_TOL = 1e-13  # ... or absolute, for values near zero
 _MAX_ITEMS = 64
-_MAX_VARS = 8
 _MAX_SYMBOLIC = 300
-_REL_TOL = 1e-11
-# Three rounds of rational points for identity tests; variables take them in sorted-name order.
-_POINTS = (
-    tuple(Fraction(p, q) for p, q in ((37, 13), (-11, 7), (23, 19), (5, 3), (-29, 17), (41, 31), (7, 11), (-3, 23))),
-    tuple(Fraction(p, q) for p, q in ((-19, 11), (31, 7), (13, 29), (-43, 37), (17, 5), (-7, 13), (53, 19), (3, 41))),
-    tuple(Fraction(p, q) for p, q in ((59, 23), (2, 17), (-47, 13), (29, 31), (-5, 43), (61, 11), (-37, 3), (11, 47))),
-)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _CHOICE = re.compile(r"\(?([A-Z])(?:\)|$)")
 # A numeral with a base subscript is compared digit by digit; either side may omit the base.
@@ -44,10 +57,23 @@ _BASE = re.compile(r"([0-9A-Za-z]+)_\{?(\d+)\}?")
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A comparison result; `timed_out` marks a symbolic check stopped at the time limit."""
+class Verdict:
+    """Whether a prediction is right, and the rule that decided.
 
-    equal: bool
+    Attributes:
+        correct: the answer counts as right (a timeout counts as wrong).
+        reason: the rule that decided, e.g. ``same string`` or
+            ``numeric value equal; rejected: decimal for a fraction``.
+        pred: the answer that was graded (None when the response had no final answer).
+        format_ok: whether the response followed its output format; None when only an
+            extracted answer was graded.
+        timed_out: a symbolic check was stopped at the time limit.
+    """
+
+    correct: bool
+    reason: str
+    pred: str | None = None
+    format_ok: bool | None = None
     timed_out: bool = False
 
 
@@ -59,21 +85,20 @@ def _close(a: Value, b: Value) -> bool:
         a, b = complex(a), complex(b)
     except OverflowError:
         return False  # an exact value beyond float range cannot match a float-sized one
-    return abs(a - b) <= _REL_TOL * max(abs(a), abs(b)) or abs(a - b) < 1e-13
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b)) or abs(a - b) < ABS_TOL
 
 
-def _envs(names: frozenset[str]) -> list[dict[str, Fraction]]:
-    ordered = sorted(names)
-    return [dict(zip(ordered, points)) for points in _POINTS] if ordered else [{}]
-
-
-def _value_equal(p: tuple, g: tuple, sign_p: int = 1, sign_g: int = 1) -> bool | None:
+def _value_equal(p: Node, g: Node, sign_p: int = 1, sign_g: int = 1) -> bool | None:
     """Numeric identity test of two scalar expressions; None when no point could be evaluated."""
-    names = variables(p) | variables(g)
-    if len(names) > _MAX_VARS:
+    return _values_agree(p, g, variables(p) | variables(g), sign_p, sign_g)
+
+
+def _values_agree(p: Node, g: Node, names: frozenset[str], sign_p: int = 1, sign_g: int = 1) -> bool | None:
+    """`_value_equal` with the variables of both sides already known."""
+    if len(names) > MAX_VARS:
         return None
     decided = False
-    for env in _envs(names):
+    for env in identity_envs(names):
         try:
             a, b = evaluate(p, env, sign_p), evaluate(g, env, sign_g)
         except (EvalError, OverflowError, ZeroDivisionError):
@@ -85,20 +110,21 @@ def _value_equal(p: tuple, g: tuple, sign_p: int = 1, sign_g: int = 1) -> bool |
 
 
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_INF = Const("inf")
 
 
-def _as_interval(node: tuple) -> tuple:
+def _as_interval(node: Node) -> Node:
     """A one-variable inequality (`x > 3`, `1 < x \\le 2`) as the interval it describes."""
-    if node[0] != "rel" or any(op not in _FLIP for op in node[2]):
+    if not isinstance(node, Rel) or any(op not in _FLIP for op in node.ops):
         return node
-    parts, ops = list(node[1]), list(node[2])
+    parts, ops = list(node.parts), list(node.ops)
     if len(parts) == 2 and not lone_var(parts[0]) and lone_var(parts[1]):
         parts, ops = parts[::-1], [_FLIP[ops[0]]]
     if len(parts) == 2 and lone_var(parts[0]) and not variables(parts[1]):
         bound, op = parts[1], ops[0]
         if op in ("<", "<="):
-            return ("tuple", "(", ")" if op == "<" else "]", (("neg", ("const", "inf")), bound))
-        return ("tuple", "(" if op == ">" else "[", ")", (bound, ("const", "inf")))
+            return Seq("(", ")" if op == "<" else "]", (Neg(_INF), bound))
+        return Seq("(" if op == ">" else "[", ")", (bound, _INF))
     if len(parts) == 3 and lone_var(parts[1]) and not variables(parts[0]) and not variables(parts[2]):
         if all(op in ("<", "<=") for op in ops):
             lo, hi = parts[0], parts[2]
@@ -106,25 +132,25 @@ def _as_interval(node: tuple) -> tuple:
             lo, hi, ops = parts[2], parts[0], [_FLIP[o] for o in ops[::-1]]
         else:
             return node
-        return ("tuple", "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]", (lo, hi))
+        return Seq("(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]", (lo, hi))
     return node
 
 
-def _items(node: tuple) -> list[tuple]:
+def _items(node: Node) -> list[Node]:
     """The members of a list or set; a ± expression stands for its two values."""
-    members = list(node[1]) if node[0] in ("list", "set") else [node]
-    out: list[tuple] = []
+    members = list(node.items) if isinstance(node, (List, Set)) else [node]
+    out: list[Node] = []
     for m in members:
         m = stated_value(m)
-        if _has_pm(m) and m[0] not in ("tuple", "list", "set", "rel"):
-            out += [("branch", m, 1), ("branch", m, -1)]
+        if _has_pm(m) and not isinstance(m, (Seq, List, Set, Rel)):
+            out += [Branch(m, 1), Branch(m, -1)]
         else:
             out.append(m)
     return out
 
 
-def _distinct(items: list[tuple]) -> list[tuple] | None:
-    kept: list[tuple] = []
+def _distinct(items: list[Node]) -> list[Node] | None:
+    kept: list[Node] = []
     for it in items:
         seen = [_same(it, k) for k in kept]
         if any(s is None for s in seen):
@@ -134,7 +160,7 @@ def _distinct(items: list[tuple]) -> list[tuple] | None:
     return kept
 
 
-def _same_collection(p_items: list[tuple], g_items: list[tuple]) -> bool | None:
+def _same_collection(p_items: list[Node], g_items: list[Node]) -> bool | None:
     """Unordered comparison: every gold member matched once, nothing missing, nothing extra."""
     if len(p_items) > _MAX_ITEMS or len(g_items) > _MAX_ITEMS:
         return None
@@ -154,15 +180,15 @@ def _same_collection(p_items: list[tuple], g_items: list[tuple]) -> bool | None:
     return True
 
 
-def _same_equation(p: tuple, g: tuple) -> bool | None:
+def _same_equation(p: Rel, g: Rel) -> bool | None:
     """Equations are equal when (lhs - rhs) of one is a nonzero constant multiple of the other's."""
-    (pl, pr), (gl, gr) = p[1], g[1]
-    dp, dg = ("add", (pl, ("neg", pr))), ("add", (gl, ("neg", gr)))
+    (pl, pr), (gl, gr) = p.parts, g.parts
+    dp, dg = Add((pl, Neg(pr))), Add((gl, Neg(gr)))
     names = variables(dp) | variables(dg)
     if not names:
         return False  # a relation between constants says nothing: equal only as written
     ratio: Value | None = None
-    for env in _envs(names):
+    for env in identity_envs(names):
         try:
             a, b = evaluate(dp, env), evaluate(dg, env)
         except (EvalError, OverflowError, ZeroDivisionError):
@@ -179,56 +205,81 @@ def _same_equation(p: tuple, g: tuple) -> bool | None:
     return None if ratio is None else True
 
 
-def _same_relation(p: tuple, g: tuple) -> bool | None:
-    if p[2] == ("=",) and g[2] == ("=",):
+def _same_relation(p: Rel, g: Rel) -> bool | None:
+    if p.ops == ("=",) and g.ops == ("=",):
         return _same_equation(p, g)
-    if p[2] == g[2]:
-        return all(_same(a, b) for a, b in zip(p[1], g[1]))
-    if p[2] == tuple(_FLIP.get(o, "") for o in g[2][::-1]):
-        return all(_same(a, b) for a, b in zip(p[1], g[1][::-1]))
+    if p.ops == g.ops:
+        return all(_same(a, b) for a, b in zip(p.parts, g.parts))
+    if p.ops == tuple(_FLIP.get(o, "") for o in g.ops[::-1]):
+        return all(_same(a, b) for a, b in zip(p.parts, g.parts[::-1]))
     return False
 
 
-def _has_pm(node: tuple) -> bool:
-    return node[0] != "branch" and has_kind(node, "pm")
+def _has_pm(node: Node) -> bool:
+    return not isinstance(node, Branch) and has_kind(node, Pm)
 
 
-def _same(p: tuple, g: tuple) -> bool | None:
-    """Structure-aware equality of two parsed answers; None when it cannot be decided here."""
-    if p[0] == "rel" and g[0] == "rel":
+def _compared(p: Node, g: Node) -> tuple[Node, Node]:
+    """The two trees as compared: stated values, inequalities as intervals, and a bare `a, b`
+    as the point `(a, b)` when the gold is one (same order required)."""
+    if isinstance(p, Rel) and isinstance(g, Rel):
         ap, ag = stated_value(p), stated_value(g)
-        if ap[0] == "rel" or ag[0] == "rel" or variables(ap) or variables(ag):
+        if isinstance(ap, Rel) or isinstance(ag, Rel) or variables(ap) or variables(ag):
             ap, ag = p, g  # two equations with unknowns: compare them as equations
     else:
         ap, ag = stated_value(p), stated_value(g)
     p, g = _as_interval(ap), _as_interval(ag)
-    kp, kg = p[0], g[0]
-    if kp == "list" and kg == "tuple" and g[1:3] == ("(", ")"):
-        p = ("tuple", "(", ")", p[1])  # a bare `a, b` for the point `(a, b)`: same order required
-        kp = "tuple"
-    if kp in ("list", "set") or kg in ("list", "set") or (
-        (_has_pm(p) or _has_pm(g)) and "tuple" not in (kp, kg)
+    if isinstance(p, List) and isinstance(g, Seq) and (g.open, g.close) == ("(", ")"):
+        p = Seq("(", ")", p.items)
+    return p, g
+
+
+_STRUCTURED = (Seq, Matrix, Union, Rel, Branch)
+
+
+def _same(p: Node, g: Node) -> bool | None:
+    """Structure-aware equality of two parsed answers; None when it cannot be decided here."""
+    return _judge(*_compared(p, g))[0]
+
+
+def _judge(p: Node, g: Node) -> tuple[bool | None, str]:
+    """`_same` of two compared trees, and the kind of comparison made (for a verdict's reason)."""
+    if isinstance(p, (List, Set)) or isinstance(g, (List, Set)) or (
+        (_has_pm(p) or _has_pm(g)) and not (isinstance(p, Seq) or isinstance(g, Seq))
     ):
-        return _same_collection(_items(p), _items(g))
-    if kp == "tuple" or kg == "tuple":
-        if kp != kg or p[1:3] != g[1:3] or len(p[3]) != len(g[3]):
-            return False
-        return _all_same(p[3], g[3])
-    if kp == "matrix" or kg == "matrix":
-        if kp != kg or len(p[1]) != len(g[1]) or any(len(a) != len(b) for a, b in zip(p[1], g[1])):
-            return False
-        return _all_same([c for row in p[1] for c in row], [c for row in g[1] for c in row])
-    if kp == "union" or kg == "union":
-        return kp == kg and _same_collection(list(p[1]), list(g[1]))
-    if kp == "rel" or kg == "rel":
-        return kp == kg and _same_relation(p, g)
-    if kp == "branch" or kg == "branch":
-        sp, sg = (p[2] if kp == "branch" else 1), (g[2] if kg == "branch" else 1)
-        return _value_equal(p[1] if kp == "branch" else p, g[1] if kg == "branch" else g, sp, sg)
-    return _value_equal(p, g)
+        kind = "set" if (isinstance(p, Set) or isinstance(g, Set)) and not isinstance(p, List) else "list"
+        return _same_collection(_items(p), _items(g)), kind
+    if not isinstance(p, _STRUCTURED) and not isinstance(g, _STRUCTURED):
+        names = variables(p) | variables(g)
+        return _values_agree(p, g, names), "symbolic identity" if names else "numeric value"
+    match p, g:
+        case Seq(), Seq():
+            if (p.open, p.close) != (g.open, g.close) or len(p.items) != len(g.items):
+                return False, "tuple or interval"
+            return _all_same(p.items, g.items), "tuple or interval"
+        case Matrix(), Matrix():
+            if len(p.rows) != len(g.rows) or any(len(a) != len(b) for a, b in zip(p.rows, g.rows)):
+                return False, "matrix"
+            return _all_same([c for row in p.rows for c in row], [c for row in g.rows for c in row]), "matrix"
+        case (Seq(), _) | (_, Seq()):
+            return False, "tuple or interval"
+        case (Matrix(), _) | (_, Matrix()):
+            return False, "matrix"
+        case Union(), Union():
+            return _same_collection(list(p.parts), list(g.parts)), "union"
+        case (Union(), _) | (_, Union()):
+            return False, "union"
+        case Rel(), Rel():
+            return _same_relation(p, g), "equation"
+        case (Rel(), _) | (_, Rel()):
+            return False, "equation"
+    # What is left: one side or both is one sign's value of a ± expression.
+    pe, sp = (p.expr, p.sign) if isinstance(p, Branch) else (p, 1)
+    ge, sg = (g.expr, g.sign) if isinstance(g, Branch) else (g, 1)
+    return _value_equal(pe, ge, sp, sg), "list"
 
 
-def _all_same(ps: tuple | list, gs: tuple | list) -> bool | None:
+def _all_same(ps: tuple[Node, ...] | list[Node], gs: tuple[Node, ...] | list[Node]) -> bool | None:
     result: bool | None = True
     for a, b in zip(ps, gs):
         r = _same(a, b)
@@ -272,37 +323,46 @@ def _same_ratio(p: str, g: str) -> bool:
     except ParseError:
         return False
     if len(gs) == 2:
-        cross = (("mul", (pn[0], gn[1])), ("mul", (pn[1], gn[0])))
-        return bool(_value_equal(*cross)) and not _value_equal(pn[1], ("num", Fraction(0), False))
+        cross_equal = _value_equal(Mul((pn[0], gn[1])), Mul((pn[1], gn[0])))
+        return bool(cross_equal) and not _value_equal(pn[1], Num(Fraction(0)))
     return all(_value_equal(a, b) for a, b in zip(pn, gn))
 
 
-def _decide(p: str, g: str, deadline: float) -> Outcome:
+_OUTCOME = {True: "equal", False: "differs", None: "undecided"}
+
+
+def _decide(p: str, g: str, deadline: float) -> Verdict:
     """Value equality of two canonical strings; symbolic work gets what is left until `deadline`."""
     if p == g:
-        return Outcome(True)
+        return Verdict(True, "same string")
     if _is_word(p) or _is_word(g):
-        return Outcome(p.lower() == g.lower())
+        same = p.lower() == g.lower()
+        return Verdict(same, "same word" if same else "different words")
     if _choice(g) and re.fullmatch(r"\([A-Z]\)|[A-Z]", g):
-        return Outcome(_choice(p) == _choice(g))
+        same = _choice(p) == _choice(g)
+        return Verdict(same, "same choice letter" if same else "different choice letters")
     based_p, based_g = _BASE.fullmatch(p), _BASE.fullmatch(g)
     if based_p or based_g:
         digits_p = based_p.group(1) if based_p else p
         digits_g = based_g.group(1) if based_g else g
         same_base = not (based_p and based_g) or based_p.group(2) == based_g.group(2)
-        return Outcome(same_base and digits_p.upper() == digits_g.upper())
+        same = same_base and digits_p.upper() == digits_g.upper()
+        return Verdict(same, "same digits in the same base" if same else "different digits or base")
     if ":" in p or ":" in g:
-        return Outcome(_same_ratio(p, g))
+        same = _same_ratio(p, g)
+        return Verdict(same, "same ratio or time" if same else "different ratio or time")
     try:
-        verdict = _same(parse(p), parse(g))
+        pt, gt = parse(p), parse(g)
     except ParseError:
         if not (_symbolic_candidate(p) and _symbolic_candidate(g)):
-            return Outcome(False)
+            return Verdict(False, "not a readable answer")
         reply = POOL.run({"pred": p, "gold": g}, deadline - time.monotonic())
         if reply is None:
-            return Outcome(False, timed_out=True)
-        return Outcome(bool(reply["equal"]))
-    return Outcome(bool(verdict))
+            return Verdict(False, "timed out in the symbolic check", timed_out=True)
+        same = bool(reply["equal"])
+        return Verdict(same, "symbolic check (Math-Verify): " + ("equal" if same else "not equal"))
+    same, kind = _judge(*_compared(pt, gt))
+    return Verdict(bool(same), f"{kind} {_OUTCOME[same]}")
 
 
 def same_in_process(a: str, b: str) -> bool:
@@ -316,22 +376,78 @@ def same_in_process(a: str, b: str) -> bool:
         return False
 
 
-def compare(pred: str, gold: str, *, problem: str | None = None, timeout: float = 1.0) -> Outcome:
-    """Equality of answers, then the form `problem` asks for (when given)."""
+def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
+                 timeout: float = TIME_LIMIT) -> Verdict:
+    """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the order."""
     deadline = time.monotonic() + timeout
-    if not pred or not pred.strip() or not gold or not gold.strip():
-        return Outcome(False)
+    if pred is None:
+        return Verdict(False, "no final answer")
+    if not pred.strip() or not gold or not gold.strip():
+        return Verdict(False, "empty answer", pred)
     p, g = canonical(pred), canonical(gold)
     try:
-        outcome = _decide(p, g, deadline)
+        decided = _decide(p, g, deadline)
     except (ArithmeticError, RecursionError, ValueError):
-        return Outcome(False)  # an answer the checks cannot handle is wrong, never an exception
-    if outcome.equal and problem and not form_ok(pred, gold, problem):
-        return Outcome(False)
-    return outcome
+        # an answer the checks cannot handle is wrong, never an exception
+        return Verdict(False, "not computable", pred)
+    if decided.correct and problem:
+        try:
+            rule = broken_rule(pred, gold, problem)
+        except (ArithmeticError, RecursionError, ValueError):
+            return Verdict(False, "not computable", pred)
+        if rule is not None:
+            return Verdict(False, f"{decided.reason}; rejected: {rule.violation}", pred)
+    return Verdict(decided.correct, decided.reason, pred, timed_out=decided.timed_out)
 
 
-def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: float = 1.0) -> bool:
-    """True when `pred` states the same answer as `gold` (in the form `problem` asks for, if given).
-    Returns within `timeout` seconds; a symbolic check that would take longer counts as not equal."""
-    return compare(pred, gold, problem=problem, timeout=timeout).equal
+def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: float = TIME_LIMIT) -> bool:
+    r"""Whether `pred` states the same answer as `gold`, in the form `problem` asks for (if given).
+
+    The decision order (the first step that applies decides):
+
+    1. An empty prediction or gold is wrong.
+    2. Both answers are brought to a decoration-free string (no ``$``, outer ``\boxed``, ``\text``,
+       trailing units, degrees, ``%``, spacing, ``\left``/``\right``, thousands separators);
+       equal strings are equal (``same string``).
+    3. Words (two or more letters only) compare ignoring case; a multiple-choice gold such as
+       ``(C)`` compares the letter; a numeral with a base subscript (``4210_5``) compares digits
+       and base; ``a:b`` is a ratio (``2:4`` equals ``1:2``, not ``1/2``) and ``h:m:s`` a time.
+    4. Answers the in-process parser reads compare by structure: a stated value counts as its
+       value (``x = 3`` is 3); a one-variable inequality is its interval; comma lists and sets are
+       unordered (each member once, nothing missing, nothing extra; ``\pm`` stands for both
+       signs); tuples and intervals are ordered and keep their brackets; matrices compare entry by
+       entry; equations are equal up to a nonzero scale factor. Numbers compare exactly as
+       rationals (``0.333`` is not ``1/3``); only irrational values get float round-off
+       (relative ``REL_TOL``); expressions in variables must agree at three sets of rational
+       test points (``symbolic identity``).
+    5. Answers the parser cannot read go to Math-Verify in a child process that is killed at the
+       time limit; a cut-off check is wrong (``timed out``).
+    6. If `problem` is given and the values are equal, each form the problem asks for and the
+       gold obeys (``common fraction``, ``simplest radical form``, ``interval notation``, ...;
+       the table ``forms.RULES``) must hold for the prediction too.
+    7. An answer none of the checks can handle is wrong; nothing raises.
+
+    Args:
+        pred: the extracted answer (LaTeX or plain text).
+        gold: the reference answer.
+        problem: the problem text; when given, the forms it asks for are enforced.
+        timeout: the most seconds the verdict may take (plus a few milliseconds).
+
+    Returns:
+        True when the answers are equal; `grade_answer` gives the same verdict with its reason.
+
+    Examples:
+        >>> is_equivalent("0.5", r"\frac{1}{2}")
+        True
+        >>> is_equivalent("0.333", r"\frac{1}{3}")
+        False
+        >>> is_equivalent(r"x = 3 \text{ or } x = -1", "-1, 3")
+        True
+        >>> is_equivalent("[1, 2)", "(1, 2)")
+        False
+        >>> is_equivalent("0.5", r"\frac{1}{2}", problem="Express your answer as a common fraction.")
+        False
+        >>> grade_answer("0.5", r"\frac{1}{2}", problem="Express your answer as a common fraction.").reason
+        'numeric value equal; rejected: decimal for a fraction'
+    """
+    return grade_answer(pred, gold, problem=problem, timeout=timeout).correct

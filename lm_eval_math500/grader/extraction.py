@@ -11,9 +11,15 @@ import re
 from lm_eval_math500.grader.parser import ParseError, parse
 from lm_eval_math500.grader.latex import brace_end, canonical
 from lm_eval_math500.grader.equivalence import same_in_process
-
-STYLES = ("auto", "r1_zero", "deepthink", "question_only")
-FORMAT_MODES = ("tags", "cs336")
+from lm_eval_math500.grader.formats import (
+    DEEPTHINK,
+    FORMAT_MODES,
+    R1_ZERO,
+    VARIANT_CHOICES,
+    FormatMode,
+    Variant,
+    VariantChoice,
+)
 
 # `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token).
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])( +)?")
@@ -44,7 +50,7 @@ _WINDOW = 65536
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
-    """Reject an unknown style or mode with a message naming the allowed values."""
+    """Reject an unknown variant or mode with a message naming the allowed values."""
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
 
@@ -213,18 +219,19 @@ def _inside_tag(content: str) -> str | None:
     return ans or None
 
 
-def _resolve_style(response: str, style: str) -> str:
-    """Map `auto` to the style whose tags the response uses."""
-    if style != "auto":
-        return style
-    if "<answer>" in response:
-        return "r1_zero"
-    if "<SOLUTION>" in response:
-        return "deepthink"
+def _resolve_variant(response: str, variant: VariantChoice) -> Variant:
+    """Map `auto` to the variant whose opening answer tag the response uses."""
+    if variant != "auto":
+        return variant
+    for fmt in (R1_ZERO, DEEPTHINK):
+        if fmt.answer_tags[0] in response:
+            return fmt.variant
     return "question_only"
 
 
-def analyse(response: str, style: str = "auto", mode: str = "tags") -> tuple[str | None, bool]:
+def analyse(
+    response: str, variant: VariantChoice = "auto", mode: FormatMode = "tags"
+) -> tuple[str | None, bool]:
     """(final answer or None, format followed) in one pass over the response.
 
     r1_zero: the answer is in the last `<answer>` (closed or running to the end); the format needs
@@ -232,32 +239,34 @@ def analyse(response: str, style: str = "auto", mode: str = "tags") -> tuple[str
     `</answer>` substrings). deepthink: the last `<SOLUTION>`, after `</end_deepthink>` when the
     response has thinking tags, with content; without the tag the answer is read as question_only
     and the format fails. question_only: the format holds when a box or a stated answer is found.
+    The tags and markers are those of :mod:`lm_eval_math500.grader.formats`.
     """
-    _check_choice(style, STYLES, "style")
+    _check_choice(variant, VARIANT_CHOICES, "variant")
     _check_choice(mode, FORMAT_MODES, "format mode")
-    style = _resolve_style(response, style)
-    if style == "r1_zero":
-        at, content, _ = _tag_content(response, "<answer>", "</answer>")
+    variant = _resolve_variant(response, variant)
+    if variant == "r1_zero":
+        opening, closing = R1_ZERO.answer_tags
+        at, content, _ = _tag_content(response, opening, closing)
         answer = None if content is None else _inside_tag(content)
         if mode == "cs336":
-            return answer, "</think> <answer>" in response and "</answer>" in response
-        return answer, at >= 0 and response[:at].rstrip().endswith("</think>")
-    if style == "deepthink":
-        at, content, _ = _tag_content(response, "<SOLUTION>", "</SOLUTION>")
+            return answer, f"{R1_ZERO.thinking_end} {opening}" in response and closing in response
+        return answer, at >= 0 and response[:at].rstrip().endswith(R1_ZERO.thinking_end)
+    if variant == "deepthink":
+        at, content, _ = _tag_content(response, *DEEPTHINK.answer_tags)
         if content is not None:
-            thinking = "<start_deepthink>" in response or "</end_deepthink>" in response
-            placed = not thinking or 0 <= response.rfind("</end_deepthink>") < at
+            thinking = DEEPTHINK.thinking_start in response or DEEPTHINK.thinking_end in response
+            placed = not thinking or 0 <= response.rfind(DEEPTHINK.thinking_end) < at
             return _inside_tag(content), placed and bool(content.strip())
         return _question_only(response)[1], False
     explicit, answer = _question_only(response)
     return answer, explicit
 
 
-def extract_answer(response: str, style: str = "auto") -> str | None:
-    """The final answer the response commits to under `style`, or None (missing or hedged)."""
-    return analyse(response, style)[0]
+def extract_answer(response: str, variant: VariantChoice = "auto") -> str | None:
+    """The final answer the response commits to under `variant`, or None (missing or hedged)."""
+    return analyse(response, variant)[0]
 
 
-def check_format(response: str, style: str, *, mode: str = "tags") -> bool:
-    """Whether the response follows the output format of `style` (rules in `analyse`)."""
-    return analyse(response, style, mode)[1]
+def check_format(response: str, variant: VariantChoice, *, mode: FormatMode = "tags") -> bool:
+    """Whether the response follows the output format of `variant` (rules in `analyse`)."""
+    return analyse(response, variant, mode)[1]

@@ -2,35 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
-from lm_eval_math500.grader.equivalence import compare
+from lm_eval_math500.grader.equivalence import TIME_LIMIT, Verdict, grade_answer
 from lm_eval_math500.grader.extraction import analyse
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The grade of one response; a timeout counts as a wrong answer and is flagged."""
-
-    correct: bool
-    format_ok: bool
-    pred: str | None
-    timed_out: bool
+from lm_eval_math500.grader.formats import FormatMode, VariantChoice
 
 
 def grade(
     response: str,
     gold: str,
     *,
-    style: str = "auto",
+    variant: VariantChoice = "auto",
     problem: str | None = None,
-    format_mode: str = "tags",
-    timeout: float = 1.0,
+    format_mode: FormatMode = "tags",
+    timeout: float = TIME_LIMIT,
 ) -> Verdict:
-    """Extract the final answer under `style`, check the format and compare with `gold`.
-    Returns within `timeout` seconds (plus a few ms); a comparison cut off there is wrong and flagged."""
-    pred, format_ok = analyse(response, style, format_mode)
-    if pred is None:
-        return Verdict(correct=False, format_ok=format_ok, pred=None, timed_out=False)
-    outcome = compare(pred, gold, problem=problem, timeout=timeout)
-    return Verdict(correct=outcome.equal, format_ok=format_ok, pred=pred, timed_out=outcome.timed_out)
+    r"""Grade a whole model response: extract its final answer, check its format, compare with `gold`.
+
+    The decision order:
+
+    1. The final answer is extracted under `variant` (``r1_zero``: the last ``<answer>`` tag;
+       ``deepthink``: the last ``<SOLUTION>`` tag; ``question_only``: the final group of
+       ``\boxed{}``, else a stated "final answer is", else the concluding value; ``auto``: the
+       variant whose tags the response uses). A response that commits to no answer, or hedges
+       between different ones, is wrong (``no final answer``).
+    2. The output format of `variant` is checked (`format_mode` ``tags`` or ``cs336``) and
+       reported in ``format_ok``; it does not change ``correct``.
+    3. The extracted answer is compared with `gold` in the order `is_equivalent` states,
+       including the forms `problem` asks for.
+
+    Args:
+        response: the model's whole output.
+        gold: the reference answer.
+        variant: the prompt variant whose output format to read: ``auto``, ``r1_zero``,
+            ``deepthink`` or ``question_only``.
+        problem: the problem text; when given, the forms it asks for are enforced.
+        format_mode: ``tags`` (whitespace-tolerant tags) or ``cs336`` (literal tag strings).
+        timeout: the most seconds the verdict may take (plus a few milliseconds); a comparison
+            cut off there is wrong and flagged ``timed_out``.
+
+    Returns:
+        A `Verdict`: ``correct``, the ``reason`` that decided, the graded ``pred``, ``format_ok``
+        and ``timed_out``.
+
+    Raises:
+        ValueError: for an unknown `variant` or `format_mode` (the message lists the allowed ones).
+
+    Examples:
+        >>> v = grade(r"so the answer is $\boxed{\frac{1}{2}}$", "0.5", variant="question_only")
+        >>> v.correct, v.pred, v.format_ok, v.reason
+        (True, '\\frac{1}{2}', True, 'numeric value equal')
+        >>> grade("</think> <answer>7</answer>", "7", variant="r1_zero").reason
+        'same string'
+        >>> grade("I am not sure.", "7", variant="r1_zero").reason
+        'no final answer'
+    """
+    pred, format_ok = analyse(response, variant, format_mode)
+    return replace(grade_answer(pred, gold, problem=problem, timeout=timeout), format_ok=format_ok)

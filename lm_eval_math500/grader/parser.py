@@ -3,7 +3,8 @@
 Only a whitelist of tokens is accepted (numbers, single letters, a fixed set of commands and
 operators); anything else raises ParseError, and nothing is ever handed to eval or sympify.
 Values are exact Fractions while the arithmetic stays rational, complex floats otherwise; sizes
-are capped so a huge power ends in EvalError instead of a hang.
+are capped so a huge power ends in EvalError instead of a hang. The tree's node kinds are the
+classes under "Answer trees" below, all in one place; `Node` is their union.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 Value = Fraction | complex
 
@@ -21,6 +23,182 @@ MAX_BITS = 4096
 MAX_DEPTH = 60
 MAX_TOKENS = 600
 INF = 1e200  # infinity evaluates to a sentinel far beyond any finite answer
+MAX_MAGNITUDE = 1e250  # a float value beyond this is treated as no value (overflow ahead)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answer trees
+#
+# Every node kind, with the LaTeX it comes from: leaves (Num, Var, Const, Mixed), arithmetic
+# (Neg, Pm, Add, Mul, Inv, Pow, Root, Abs, Fact, Binom, Func), structure (Rel, Union, List, Set,
+# Seq, Matrix) and Branch, which only the equivalence checks make. Nodes are immutable
+# NamedTuples, so trees are hashable; they compare as plain tuples (`Neg(x) == Pm(x)`), so readers
+# tell kinds apart with `match` or `isinstance`, never with `==` between nodes.
+
+
+class Num(NamedTuple):
+    """A number literal (`3`, `0.5`, `1011_2`, `0.1\\overline{6}`); `decimal` when written with a point."""
+
+    value: Fraction
+    decimal: bool = False
+
+
+class Var(NamedTuple):
+    """A variable: a letter, a Greek letter, or a subscripted letter such as `x_1`."""
+
+    name: str
+
+
+class Const(NamedTuple):
+    """A named constant: `pi`, `e`, `i` (the imaginary unit) or `inf`."""
+
+    name: str
+
+
+class Neg(NamedTuple):
+    """`-arg`."""
+
+    arg: Node
+
+
+class Pm(NamedTuple):
+    """`\\pm arg` (or `\\mp arg`): stands for both signs."""
+
+    arg: Node
+
+
+class Add(NamedTuple):
+    """A sum of two or more terms; subtraction is a `Neg` term."""
+
+    terms: tuple[Node, ...]
+
+
+class Mul(NamedTuple):
+    """A product of two or more factors; division is an `Inv` factor (`\\frac{a}{b}` is `Mul((a, Inv(b)))`)."""
+
+    factors: tuple[Node, ...]
+
+
+class Inv(NamedTuple):
+    """`1 / arg`, only ever a factor of a `Mul`."""
+
+    arg: Node
+
+
+class Pow(NamedTuple):
+    """`base^{exp}`."""
+
+    base: Node
+    exp: Node
+
+
+class Root(NamedTuple):
+    """`\\sqrt[index]{radicand}`; the index of a square root is `Num(2)`."""
+
+    radicand: Node
+    index: Node
+
+
+class Mixed(NamedTuple):
+    """A mixed number `2\\frac{1}{2}` (whole numbers only)."""
+
+    whole: Fraction
+    num: Fraction
+    den: Fraction
+
+
+class Abs(NamedTuple):
+    """`|arg|`."""
+
+    arg: Node
+
+
+class Fact(NamedTuple):
+    """`arg!`."""
+
+    arg: Node
+
+
+class Binom(NamedTuple):
+    """`\\binom{n}{k}`."""
+
+    n: Node
+    k: Node
+
+
+class Func(NamedTuple):
+    """A named function applied to `arg` (`\\sin x`, `\\log_{base} x`); `base` only for logarithms."""
+
+    name: str
+    arg: Node
+    base: Node | None = None
+
+
+class Rel(NamedTuple):
+    """A chain of relations `parts[0] ops[0] parts[1] ...`; ops are `=`, `<`, `<=`, `>`, `>=`, `!=`, `in`."""
+
+    parts: tuple[Node, ...]
+    ops: tuple[str, ...]
+
+
+class Union(NamedTuple):
+    """`a \\cup b \\cup ...`."""
+
+    parts: tuple[Node, ...]
+
+
+class List(NamedTuple):
+    """Comma-separated answers without brackets (`1, 2`): an unordered list of solutions."""
+
+    items: tuple[Node, ...]
+
+
+class Set(NamedTuple):
+    """`\\{a, b\\}` (and `\\emptyset`): unordered, duplicates ignored."""
+
+    items: tuple[Node, ...]
+
+
+class Seq(NamedTuple):
+    """A bracketed sequence: a tuple `(a, b)`, an interval `[a, b)`, a vector or `\\langle a, b \\rangle`."""
+
+    open: str
+    close: str
+    items: tuple[Node, ...]
+
+
+class Matrix(NamedTuple):
+    """A matrix of two or more rows and columns (a single row or column is a `Seq`)."""
+
+    rows: tuple[tuple[Node, ...], ...]
+
+
+class Branch(NamedTuple):
+    """One sign's value of a `\\pm` expression (`sign` is 1 or -1); made by the equivalence
+    checks when a `\\pm` answer is compared with a list, never by the parser."""
+
+    expr: Node
+    sign: int
+
+
+Node = (Num | Var | Const | Neg | Pm | Add | Mul | Inv | Pow | Root | Mixed | Abs | Fact | Binom | Func
+        | Rel | Union | List | Set | Seq | Matrix | Branch)
+
+
+# Identity tests: two expressions in variables are taken as identical when they agree at each
+# of these rounds of rational points (variables take them in sorted-name order, at most eight).
+IDENTITY_POINTS = (
+    tuple(Fraction(p, q) for p, q in ((37, 13), (-11, 7), (23, 19), (5, 3), (-29, 17), (41, 31), (7, 11), (-3, 23))),
+    tuple(Fraction(p, q) for p, q in ((-19, 11), (31, 7), (13, 29), (-43, 37), (17, 5), (-7, 13), (53, 19), (3, 41))),
+    tuple(Fraction(p, q) for p, q in ((59, 23), (2, 17), (-47, 13), (29, 31), (-5, 43), (61, 11), (-37, 3), (11, 47))),
+)
+MAX_VARS = len(IDENTITY_POINTS[0])
+
+
+def identity_envs(names: frozenset[str]) -> list[dict[str, Fraction]]:
+    """The variable assignments of an identity test over `names` (one empty one when there are none)."""
+    ordered = sorted(names)
+    return [dict(zip(ordered, points)) for points in IDENTITY_POINTS] if ordered else [{}]
 
 
 class ParseError(ValueError):
@@ -85,7 +263,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    """Recursive descent over the token list; builds nested tuples.
+    """Recursive descent over the token list; builds a tree of the node classes above.
 
     One method per precedence level, loosest first: items (`,`), relation (`=`, `<`, `\\in`, ...),
     union (`\\cup`), additive (`+`, `-`, `\\pm`), term (`*`, `\\cdot`, `/`, juxtaposition),
@@ -112,13 +290,13 @@ class _Parser:
     def at(self, *values: str) -> bool:
         return self.peek()[1] in values and self.peek()[0] != "end"
 
-    def top(self) -> tuple:
+    def top(self) -> Node:
         items = self.items(("",))
         if self.peek()[0] != "end":
             raise ParseError("trailing input")
-        return items[0] if len(items) == 1 else ("list", tuple(items))
+        return items[0] if len(items) == 1 else List(tuple(items))
 
-    def items(self, closers: tuple[str, ...]) -> list[tuple]:
+    def items(self, closers: tuple[str, ...]) -> list[Node]:
         """Comma-separated relations up to (not including) one of `closers`."""
         out = [self.relation()]
         while self.at(","):
@@ -128,7 +306,7 @@ class _Parser:
             out.append(self.relation())
         return out
 
-    def relation(self) -> tuple:
+    def relation(self) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ParseError("too deep")
@@ -139,17 +317,17 @@ class _Parser:
             ops.append("in" if op == "\\in" else _RELATIONS[op])
             parts.append(self.union())
         self.depth -= 1
-        return parts[0] if not ops else ("rel", tuple(parts), tuple(ops))
+        return parts[0] if not ops else Rel(tuple(parts), tuple(ops))
 
-    def union(self) -> tuple:
+    def union(self) -> Node:
         parts = [self.additive()]
         while self.at("\\cup"):
             self.take()
             parts.append(self.additive())
-        return parts[0] if len(parts) == 1 else ("union", tuple(parts))
+        return parts[0] if len(parts) == 1 else Union(tuple(parts))
 
-    def additive(self) -> tuple:
-        terms: list[tuple] = []
+    def additive(self) -> Node:
+        terms: list[Node] = []
         sign = "+"
         if self.at("+", "-", "\\pm", "\\mp"):
             sign = self.take()[1]
@@ -159,12 +337,13 @@ class _Parser:
             if not self.at("+", "-", "\\pm", "\\mp"):
                 break
             sign = self.take()[1]
-        return terms[0] if len(terms) == 1 else ("add", tuple(terms))
+        return terms[0] if len(terms) == 1 else Add(tuple(terms))
 
-    def term(self) -> tuple:
+    def term(self) -> Node:
         factors = [self.power()]
-        if factors[0][0] == "num" and not factors[0][2] and self.at("\\frac"):
-            mixed = self._mixed(factors[0])
+        first = factors[0]
+        if isinstance(first, Num) and not first.decimal and self.at("\\frac"):
+            mixed = self._mixed(first)
             if mixed is not None:
                 factors = [mixed]
         while True:
@@ -173,20 +352,20 @@ class _Parser:
                 factors.append(self.power())
             elif self.at("/", "\\div"):
                 self.take()
-                factors.append(("inv", self.power()))
+                factors.append(Inv(self.power()))
             elif self._starts_atom():
                 factors.append(self.power())
             else:
                 break
-        return factors[0] if len(factors) == 1 else ("mul", tuple(factors))
+        return factors[0] if len(factors) == 1 else Mul(tuple(factors))
 
-    def _mixed(self, whole: tuple) -> tuple | None:
+    def _mixed(self, whole: Num) -> Mixed | None:
         """`2\\frac{1}{2}` right after an integer is the mixed number 2 1/2 (MATH convention)."""
         save = self.i
         self.take()
-        num, den = self.group(), self.group()
-        if num[0] == "num" and den[0] == "num" and not num[2] and not den[2]:
-            return ("mixed", whole, num, den)
+        match self.group(), self.group():
+            case Num(num, False), Num(den, False):
+                return Mixed(whole.value, num, den)
         self.i = save
         return None
 
@@ -198,32 +377,31 @@ class _Parser:
             return val[1:] in _ATOM_CMDS or val == "\\{"
         return val in ("(", "[", "{") if kind == "op" else False
 
-    def power(self) -> tuple:
+    def power(self) -> Node:
         if self.at("-", "+"):
             sign = self.take()[1]
             return _signed(sign, self.power())
         base = self.postfix()
         if self.at("^"):
             self.take()
-            exp = self.exponent()
-            return ("pow", base, exp)
+            return Pow(base, self.exponent())
         return base
 
-    def exponent(self) -> tuple:
+    def exponent(self) -> Node:
         if self.at("-", "+"):
             sign = self.take()[1]
             return _signed(sign, self.exponent())
         return self.group()
 
-    def postfix(self) -> tuple:
+    def postfix(self) -> Node:
         node = self.atom()
         while self.at("!", "'"):
             if self.take()[1] == "'":
                 raise ParseError("prime")
-            node = ("fact", node)
+            node = Fact(node)
         return node
 
-    def group(self) -> tuple:
+    def group(self) -> Node:
         """A `{...}` group or a single token (as in `\\frac12` or `x^2`)."""
         kind, val = self.peek()
         if val == "{":
@@ -243,7 +421,7 @@ class _Parser:
             return _letter(val)
         return self.atom()
 
-    def atom(self) -> tuple:
+    def atom(self) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ParseError("too deep")
@@ -251,7 +429,7 @@ class _Parser:
         self.depth -= 1
         return node
 
-    def _atom(self) -> tuple:
+    def _atom(self) -> Node:
         kind, val = self.take()
         if kind == "num":
             if self.at("_"):
@@ -259,15 +437,15 @@ class _Parser:
             if self.at("\\overline"):
                 self.take()
                 rep = self.group()
-                if rep[0] != "num" or "." not in val:
+                if not isinstance(rep, Num) or "." not in val:
                     raise ParseError("overline")
-                return ("num", _repeating(val, rep[1]), False)
+                return Num(_repeating(val, rep.value))
             return _number(val)
         if kind == "letter":
             if self.at("_"):
                 self.take()
                 sub = self.group()
-                return ("var", val + "_" + repr(sub))
+                return Var(val + "_" + repr(sub))
             return _letter(val)
         if kind == "matrix":
             return _matrix(val)
@@ -277,47 +455,47 @@ class _Parser:
             if val == "{":
                 items = self.items(("}",))
                 self.expect("}")
-                return items[0] if len(items) == 1 else ("list", tuple(items))
+                return items[0] if len(items) == 1 else List(tuple(items))
             if val == "|":
                 inner = self.additive()
                 self.expect("|")
-                return ("abs", inner)
+                return Abs(inner)
             raise ParseError(val)
         name = val[1:]
         if val == "\\{":
             items = [] if self.at("\\}") else self.items(("\\}",))
             self.expect("\\}")
-            return ("set", tuple(items))
+            return Set(tuple(items))
         if name == "langle":
             items = self.items(("\\rangle",))
             self.expect("\\rangle")
-            return ("tuple", "(", ")", tuple(items))
+            return Seq("(", ")", tuple(items))
         if name == "frac":
-            return ("mul", (self.group(), ("inv", self.group())))
+            return Mul((self.group(), Inv(self.group())))
         if name == "binom":
-            return ("binom", self.group(), self.group())
+            return Binom(self.group(), self.group())
         if name == "sqrt":
-            index: tuple = ("num", Fraction(2), False)
+            index: Node = Num(Fraction(2))
             if self.at("["):
                 self.take()
                 index = self.additive()
                 self.expect("]")
-            return ("root", self.group(), index)
+            return Root(self.group(), index)
         if name == "pi":
-            return ("const", "pi")
+            return Const("pi")
         if name == "infty":
-            return ("const", "inf")
+            return Const("inf")
         if name == "emptyset":
-            return ("set", ())
+            return Set(())
         if name in _GREEK:
-            return ("var", name)
+            return Var(name)
         if name in _FUNCS:
             return self._function(name)
         raise ParseError(val)
 
-    def _function(self, name: str) -> tuple:
-        base: tuple | None = None
-        power: tuple | None = None
+    def _function(self, name: str) -> Node:
+        base: Node | None = None
+        power: Node | None = None
         if self.at("_"):
             self.take()
             base = self.group()
@@ -330,56 +508,58 @@ class _Parser:
             factors = [self.power()]
             while self.peek()[0] in ("num", "letter") or self.at("\\pi"):
                 factors.append(self.power())
-            arg = factors[0] if len(factors) == 1 else ("mul", tuple(factors))
-        if power == ("neg", ("num", Fraction(1), False)):
-            if name not in ("sin", "cos", "tan"):
-                raise ParseError("inverse function")
-            return ("func", "arc" + name, arg, base)  # `\\tan^{-1} x` is arctan x, not 1/tan x
-        node = ("func", name, arg, base)
-        return node if power is None else ("pow", node, power)
+            arg = factors[0] if len(factors) == 1 else Mul(tuple(factors))
+        match power:
+            case None:
+                return Func(name, arg, base)
+            case Neg(Num(1, False)):
+                if name not in ("sin", "cos", "tan"):
+                    raise ParseError("inverse function")
+                return Func("arc" + name, arg, base)  # `\\tan^{-1} x` is arctan x, not 1/tan x
+        return Pow(Func(name, arg, base), power)
 
-    def _bracketed(self, opener: str) -> tuple:
+    def _bracketed(self, opener: str) -> Node:
         items = self.items((")", "]"))
         closer = self.take()[1]
         if closer not in (")", "]"):
             raise ParseError("unclosed")
         if len(items) == 1 and opener + closer in ("()", "[]"):
             return items[0]
-        return ("tuple", opener, closer, tuple(items))
+        return Seq(opener, closer, tuple(items))
 
-    def _based(self, digits: str) -> tuple:
+    def _based(self, digits: str) -> Num:
         """`1011_2`: a numeral in base b."""
         self.take()
         base = self.group()
-        if base[0] != "num" or base[2]:
+        if not isinstance(base, Num) or base.decimal:
             raise ParseError("base")
-        b = int(base[1])
+        b = int(base.value)
         try:
             value = int(digits, b) if 2 <= b <= 36 else None
         except ValueError:
             value = None
         if value is None:
             raise ParseError("digits")
-        return ("num", Fraction(value), False)
+        return Num(Fraction(value))
 
 
-def _signed(sign: str, node: tuple) -> tuple:
+def _signed(sign: str, node: Node) -> Node:
     if sign == "-":
-        return ("neg", node)
+        return Neg(node)
     if sign in ("\\pm", "\\mp"):
-        return ("pm", node)
+        return Pm(node)
     return node
 
 
-def _number(text: str) -> tuple:
-    return ("num", Fraction(text), "." in text)
+def _number(text: str) -> Num:
+    return Num(Fraction(text), "." in text)
 
 
-def _letter(ch: str) -> tuple:
+def _letter(ch: str) -> Const | Var:
     """`i` is the imaginary unit and `e` Euler's number; other letters are variables."""
     if ch in "ie":
-        return ("const", ch)
-    return ("var", ch)
+        return Const(ch)
+    return Var(ch)
 
 
 def _repeating(prefix: str, rep: Fraction) -> Fraction:
@@ -391,20 +571,20 @@ def _repeating(prefix: str, rep: Fraction) -> Fraction:
     return fixed + Fraction(int(digits), 10**k * (10**r - 1))
 
 
-def _matrix(body: str) -> tuple:
+def _matrix(body: str) -> Seq | Matrix:
     rows = [r for r in re.split(r"\\\\", body) if r.strip() and not r.strip().startswith("\\hline")]
     cells = tuple(tuple(parse(c) for c in row.split("&")) for row in rows)
     if not cells or len({len(r) for r in cells}) != 1:
         raise ParseError("ragged matrix")
     if len(cells[0]) == 1:
-        return ("tuple", "(", ")", tuple(r[0] for r in cells))
+        return Seq("(", ")", tuple(r[0] for r in cells))
     if len(cells) == 1:
-        return ("tuple", "(", ")", cells[0])
-    return ("matrix", cells)
+        return Seq("(", ")", cells[0])
+    return Matrix(cells)
 
 
 @lru_cache(maxsize=16384)
-def parse(text: str) -> tuple:
+def parse(text: str) -> Node:
     """Parse a canonical answer string into a node tree; ParseError when it is not understood."""
     if not text.strip():
         raise ParseError("empty")
@@ -432,7 +612,7 @@ def _checked(v: Value) -> Value:
         if v.numerator.bit_length() > MAX_BITS or v.denominator.bit_length() > MAX_BITS:
             return _checked(_to_complex(v))
         return v
-    if not (cmath.isfinite(v)) or abs(v) > 1e250:
+    if not (cmath.isfinite(v)) or abs(v) > MAX_MAGNITUDE:
         raise EvalError("not finite")
     return v
 
@@ -487,69 +667,72 @@ _FUNC_IMPL = {
 }
 
 
-def evaluate(node: tuple, env: dict[str, Fraction], sign: int = 1) -> Value:
-    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±."""
-    kind = node[0]
-    if kind == "num":
-        return node[1]
-    if kind == "var":
-        if node[1] not in env:
-            raise EvalError("unbound")
-        return env[node[1]]
-    if kind == "const":
-        return {"pi": complex(math.pi), "e": complex(math.e), "i": 1j, "inf": complex(INF)}[node[1]]
-    if kind == "neg":
-        return _checked(-evaluate(node[1], env, sign))
-    if kind == "pm":
-        return _checked(sign * evaluate(node[1], env, sign))
-    if kind == "add":
-        total: Value = Fraction(0)
-        for t in node[1]:
-            total = _checked(total + evaluate(t, env, sign))
-        return total
-    if kind == "mul":
-        prod: Value = Fraction(1)
-        for f in node[1]:
-            prod = _checked(prod * evaluate(f, env, sign))
-        return prod
-    if kind == "inv":
-        v = evaluate(node[1], env, sign)
-        if v == 0:
-            raise EvalError("division by zero")
-        return _checked(1 / v)
-    if kind == "pow":
-        return _checked(_power(evaluate(node[1], env, sign), evaluate(node[2], env, sign)))
-    if kind == "root":
-        idx = evaluate(node[2], env, sign)
-        if idx == 0:
-            raise EvalError("root")
-        return _checked(_power(evaluate(node[1], env, sign), 1 / idx))
-    if kind == "mixed":
-        whole, num, den = node[1][1], node[2][1], node[3][1]
-        if den == 0:
-            raise EvalError("division by zero")
-        return whole + num / den
-    if kind == "abs":
-        v = evaluate(node[1], env, sign)
-        return abs(v) if isinstance(v, Fraction) else complex(abs(v))
-    if kind == "fact":
-        v = evaluate(node[1], env, sign)
-        if not isinstance(v, Fraction) or v.denominator != 1 or not 0 <= v <= 300:
-            raise EvalError("factorial")
-        return _checked(Fraction(math.factorial(int(v))))
-    if kind == "binom":
-        n, k = evaluate(node[1], env, sign), evaluate(node[2], env, sign)
-        if not all(isinstance(x, Fraction) and x.denominator == 1 for x in (n, k)) or not 0 <= n <= 10000:
-            raise EvalError("binom")
-        return Fraction(math.comb(int(n), int(k))) if k >= 0 else Fraction(0)
-    if kind == "func":
-        return _function(node, env, sign)
-    raise EvalError(kind)
+def evaluate(node: Node, env: dict[str, Fraction], sign: int = 1) -> Value:
+    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±.
+    (Kinds are matched by class alone, the most frequent first: this runs on every check.)"""
+    match node:
+        case Num():
+            return node.value
+        case Mul():
+            prod: Value = Fraction(1)
+            for f in node.factors:
+                prod = _checked(prod * evaluate(f, env, sign))
+            return prod
+        case Inv():
+            v = evaluate(node.arg, env, sign)
+            if v == 0:
+                raise EvalError("division by zero")
+            return _checked(1 / v)
+        case Add():
+            total: Value = Fraction(0)
+            for t in node.terms:
+                total = _checked(total + evaluate(t, env, sign))
+            return total
+        case Neg():
+            return _checked(-evaluate(node.arg, env, sign))
+        case Var():
+            if node.name not in env:
+                raise EvalError("unbound")
+            return env[node.name]
+        case Pow():
+            return _checked(_power(evaluate(node.base, env, sign), evaluate(node.exp, env, sign)))
+        case Const():
+            return _CONSTANTS[node.name]
+        case Root():
+            idx = evaluate(node.index, env, sign)
+            if idx == 0:
+                raise EvalError("root")
+            return _checked(_power(evaluate(node.radicand, env, sign), 1 / idx))
+        case Func():
+            return _function(node, env, sign)
+        case Pm():
+            return _checked(sign * evaluate(node.arg, env, sign))
+        case Mixed():
+            if node.den == 0:
+                raise EvalError("division by zero")
+            return node.whole + node.num / node.den
+        case Abs():
+            v = evaluate(node.arg, env, sign)
+            return abs(v) if isinstance(v, Fraction) else complex(abs(v))
+        case Fact():
+            v = evaluate(node.arg, env, sign)
+            if not isinstance(v, Fraction) or v.denominator != 1 or not 0 <= v <= 300:
+                raise EvalError("factorial")
+            return _checked(Fraction(math.factorial(int(v))))
+        case Binom():
+            n, k = evaluate(node.n, env, sign), evaluate(node.k, env, sign)
+            if not all(isinstance(x, Fraction) and x.denominator == 1 for x in (n, k)) or not 0 <= n <= 10000:
+                raise EvalError("binom")
+            return Fraction(math.comb(int(n), int(k))) if k >= 0 else Fraction(0)
+    raise EvalError(type(node).__name__)  # not a scalar: a list, set, tuple, relation, ...
 
 
-def _function(node: tuple, env: dict[str, Fraction], sign: int) -> Value:
-    _, name, arg, base = node
-    x = _to_complex(evaluate(arg, env, sign))
+_CONSTANTS = {"pi": complex(math.pi), "e": complex(math.e), "i": 1j, "inf": complex(INF)}
+
+
+def _function(node: Func, env: dict[str, Fraction], sign: int) -> Value:
+    name, base = node.name, node.base
+    x = _to_complex(evaluate(node.arg, env, sign))
     try:
         if name in ("log", "lg"):
             if x == 0:
@@ -569,67 +752,81 @@ def _function(node: tuple, env: dict[str, Fraction], sign: int) -> Value:
 # Tree queries
 
 
-def lone_var(node: tuple) -> bool:
+def lone_var(node: Node) -> bool:
     """A single variable."""
-    return node[0] == "var"
+    return isinstance(node, Var)
 
 
-def _names_only(node: tuple) -> bool:
+def _names_only(node: Node) -> bool:
     """A name for the value: a variable, `f(x)`, or a tuple of variables such as `(b, c)`."""
-    if node[0] == "mul" and len(node[1]) == 2:
-        return all(lone_var(x) for x in node[1])
-    return lone_var(node) or (node[0] == "tuple" and all(lone_var(x) for x in node[3]))
-
-
-def _monomial(node: tuple) -> bool:
-    """A product of powers of variables, such as `x^3` or `ab^2`."""
-    if node[0] == "mul":
-        return all(_monomial(f) for f in node[1])
-    if node[0] == "pow":
-        return lone_var(node[1]) and not variables(node[2])
+    match node:
+        case Mul(factors) if len(factors) == 2:
+            return all(map(lone_var, factors))
+        case Seq(_, _, items):
+            return all(map(lone_var, items))
     return lone_var(node)
 
 
-def stated_value(node: tuple) -> tuple:
+def _monomial(node: Node) -> bool:
+    """A product of powers of variables, such as `x^3` or `ab^2`."""
+    match node:
+        case Mul(factors):
+            return all(map(_monomial, factors))
+        case Pow(base, exp):
+            return lone_var(base) and not variables(exp)
+    return lone_var(node)
+
+
+def stated_value(node: Node) -> Node:
     """`x = 3`, `(b,c) = (6,5)`, `x \\in [2,5]` and `28/4 = 7` state a value: keep that value."""
-    if node[0] != "rel" or any(op not in ("=", "in") for op in node[2]):
+    if not isinstance(node, Rel) or any(op not in ("=", "in") for op in node.ops):
         return node
-    parts = node[1]
-    if len(parts) == 2 and _names_only(parts[0]):
-        return parts[1]
-    if len(parts) == 2 and _monomial(parts[0]) and not variables(parts[1]):
-        return parts[1]  # `x^3 = 12` states the value of x^3
-    if len(parts) == 2 and lone_var(parts[1]) and not variables(parts[0]):
-        return parts[0]
-    if all(op == "=" for op in node[2]) and not any(variables(x) for x in parts):
+    parts = node.parts
+    if len(parts) == 2:
+        lhs, rhs = parts
+        if _names_only(lhs):
+            return rhs
+        if _monomial(lhs) and not variables(rhs):
+            return rhs  # `x^3 = 12` states the value of x^3
+        if lone_var(rhs) and not variables(lhs):
+            return lhs
+    if all(op == "=" for op in node.ops) and not any(variables(x) for x in parts):
         return parts[-1]
     return node
 
 
-def walk(node: tuple) -> Iterator[tuple]:
-    """Every node of a tree, the root first (matrix rows and item tuples are descended into)."""
-    yield node
-    for part in node[1:]:
-        if isinstance(part, tuple):
-            if part and isinstance(part[0], str):
-                yield from walk(part)
-            else:
-                for sub in part:
-                    if isinstance(sub, tuple) and sub:
-                        yield from (walk(sub) if isinstance(sub[0], str) else
-                                    (n for cell in sub for n in walk(cell)))
+# The nodes directly below each kind, found by a lookup on its class (`walk` runs on every check).
+_CHILDREN = {
+    Num: lambda n: (), Var: lambda n: (), Const: lambda n: (), Mixed: lambda n: (),
+    Neg: lambda n: (n.arg,), Pm: lambda n: (n.arg,), Inv: lambda n: (n.arg,), Abs: lambda n: (n.arg,),
+    Fact: lambda n: (n.arg,), Branch: lambda n: (n.expr,),
+    Add: lambda n: n.terms, Mul: lambda n: n.factors, Union: lambda n: n.parts, Rel: lambda n: n.parts,
+    List: lambda n: n.items, Set: lambda n: n.items, Seq: lambda n: n.items,
+    Pow: lambda n: (n.base, n.exp), Root: lambda n: (n.radicand, n.index), Binom: lambda n: (n.n, n.k),
+    Func: lambda n: (n.arg,) if n.base is None else (n.arg, n.base),
+    Matrix: lambda n: tuple(cell for row in n.rows for cell in row),
+}
 
 
-def variables(node: tuple) -> frozenset[str]:
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of a tree, the root first (then in no particular order)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(_CHILDREN[type(node)](node))
+
+
+def variables(node: Node) -> frozenset[str]:
     """Names of the free variables in a node tree."""
-    return frozenset(n[1] for n in walk(node) if n[0] == "var")
+    return frozenset(n.name for n in walk(node) if isinstance(n, Var))
 
 
-def has_kind(node: tuple, kind: str) -> bool:
-    """Whether a node of this kind occurs anywhere in the tree."""
-    return any(n[0] == kind for n in walk(node))
+def has_kind(node: Node, kind: type) -> bool:
+    """Whether a node of this kind (a node class) occurs anywhere in the tree."""
+    return any(isinstance(n, kind) for n in walk(node))
 
 
-def has_decimal(node: tuple) -> bool:
+def has_decimal(node: Node) -> bool:
     """Whether a decimal literal occurs anywhere in the tree."""
-    return any(n[0] == "num" and n[2] for n in walk(node))
+    return any(isinstance(n, Num) and n.decimal for n in walk(node))

@@ -1,225 +1,130 @@
-"""Symbolic comparison in child processes that are killed on overrun.
+"""Symbolic comparison in worker processes that are killed when they overrun.
 
 Math-Verify / sympy work can run for minutes inside C code, and SIGALRM only works in the main
 thread, so the only hard time bound that holds in threads, async code and worker processes is a
-separate process. A "zygote" process imports the libraries once; each comparison runs in a child
-forked from it (a fork costs milliseconds, a fresh interpreter about a second). The parent keeps
-one idle child per concurrent caller; a child that overruns is killed and replaced by a new fork.
-Run as a script, this file is the zygote.
+separate process. The workers come from multiprocessing's fork server, which imports and warms up
+:mod:`lm_eval_math500.grader.symbolic` once, so a new worker is a fork of a warm process and never
+of the caller. pebble's ``ProcessPool`` kills a worker whose call is cancelled or overruns and forks
+a replacement. As with every fork-server or spawn start, each worker imports the caller's main
+module, so a script that grades must guard its top-level code with ``if __name__ == "__main__":``;
+and a daemonic process (a ``multiprocessing.Pool`` worker) cannot start the workers at all.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
+import importlib
+import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.util
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
+from concurrent import futures
 
+from pebble import ProcessExpired, ProcessPool
+
+_SYMBOLIC_MODULE = "lm_eval_math500.grader.symbolic"
+# At least two, so a call never waits for a killed worker's replacement; more than the cores cannot
+# run at once; eight serve a thread pool that grades in parallel.
+_WORKERS = max(2, min(os.cpu_count() or 1, 8))
 _STARTUP_LIMIT = 120.0
-_WARM_UP = [
-    ("$x^2+1$", "$1+x^2$"),
-    ("$3$", "$\\sum_{k=1}^{2} k^2$"),
-    ("$4$", "$\\int_0^{2} 2x\\,dx$"),
-    ("$\\frac{\\sqrt{2}}{2}$", "$\\sin(\\pi/4)$"),
-    ("$\\{1, 2\\}$", "$(1, 3]$"),
-    ("$y = 2x$", "$2x - y = 1$"),
-    ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "$\\log_2 8 + e^{i\\pi}$"),
-]
-_MAX_MESSAGE = 1 << 20
 
 
-def _send(sock: socket.socket, obj: object) -> None:
-    data = json.dumps(obj).encode()
-    sock.sendall(len(data).to_bytes(4, "big") + data)
+def _prepare_worker() -> None:
+    """Worker start: let SIGTERM kill at once, even inside C code (pebble stops workers with it,
+    and would wait 3 s before SIGKILL), and load the grader if the fork server did not."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    importlib.import_module(_SYMBOLIC_MODULE)
 
 
-def _recv(sock: socket.socket, deadline: float | None = None) -> object | None:
-    """One length-prefixed JSON message; None on EOF, an oversized message or the deadline."""
-    buf = b""
-    need = 4
-    size = None
-    while len(buf) < need:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            sock.settimeout(remaining)  # not select(): it fails on descriptors above 1023
-        try:
-            chunk = sock.recv(need - len(buf))
-        except TimeoutError:
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-        if size is None and len(buf) == 4:
-            size = int.from_bytes(buf, "big")
-            if size > _MAX_MESSAGE:
-                return None
-            buf, need = b"", size
-    return json.loads(buf)
+def _ready() -> None:
+    """A no-op call: its answer shows that a worker has started."""
 
 
-class _Zygote:
-    """The pre-loaded process that forks comparison children on request."""
+def _latex_equal(pred: str, gold: str) -> bool:
+    from lm_eval_math500.grader.symbolic import latex_equal  # imported already in every worker
 
-    def __init__(self) -> None:
-        self.sock, theirs = socket.socketpair()
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        theirs.close()
-        self.ready = _recv(self.sock, time.monotonic() + _STARTUP_LIMIT) == "ready"
-
-    def fork(self) -> tuple[int, socket.socket] | None:
-        """A new child: its pid and a socket to it, or None when the zygote is gone."""
-        try:
-            self.sock.sendall(b"f")
-            msg, fds, _, _ = socket.recv_fds(self.sock, 32, 1)
-        except OSError:
-            return None
-        if not fds or not msg:
-            return None
-        return int(msg.decode()), socket.socket(fileno=fds[0])
-
-    def close(self) -> None:
-        """Stop the zygote; children already forked exit when their sockets close."""
-        self.sock.close()
-        self.proc.kill()
-        self.proc.wait()
+    return latex_equal(pred, gold)
 
 
 class _Pool:
-    """Idle children shared by all threads of one process; callers never share a child."""
+    """The worker pool of this process, started on first use; callers in any thread share it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.fork_lock = threading.Lock()
-        self.idle: list[tuple[int, socket.socket]] = []
-        self.zygote: _Zygote | None = None
-        self.pid = os.getpid()
+        self.pool: ProcessPool | None = None
+        self.failure = ""
 
-    def _zygote(self) -> _Zygote | None:
-        """The zygote of this process, started on first use (start-up is not charged to a call)."""
-        with self.fork_lock:
-            if self.zygote is None or (self.zygote.ready and self.zygote.proc.poll() is not None):
-                self.zygote = _Zygote()  # a zygote that never got ready is not retried
-            return self.zygote if self.zygote.ready else None
-
-    def _take(self) -> tuple[int, socket.socket] | None:
+    def _started(self) -> ProcessPool:
+        """The running pool. Start-up (the fork server's imports and warm-up) happens here and is
+        charged to no call; workers that cannot start raise, then and on every later call."""
         with self.lock:
-            return self.idle.pop() if self.idle else None
-
-    def _fork(self) -> tuple[int, socket.socket] | None:
-        zygote = self._zygote()
-        if zygote is None:
-            return None
-        with self.fork_lock:
-            return zygote.fork()
+            if self.failure:
+                raise RuntimeError(self.failure)
+            if self.pool is not None and self.pool.active:
+                return self.pool
+            if self.pool is not None:  # broken, e.g. a worker died while idle: start afresh
+                self.pool.stop()
+                self.pool.join()
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([_SYMBOLIC_MODULE])
+            self.pool = ProcessPool(max_workers=_WORKERS, initializer=_prepare_worker, context=context)
+            # Stop the workers when this process exits. A multiprocessing finalizer runs at exit in
+            # processes that multiprocessing started too, where atexit does not and the exit would
+            # wait for the workers forever.
+            multiprocessing.util.Finalize(None, self.close, exitpriority=10)
+            try:
+                self.pool.schedule(_ready).result(timeout=_STARTUP_LIMIT)
+            except Exception as err:
+                self.pool.stop()
+                self.pool.join()
+                self.pool = None
+                self.failure = (
+                    f"the symbolic grader's worker processes did not start ({type(err).__name__}: {err}). "
+                    "multiprocessing's fork server starts them, which a daemonic process cannot use, and "
+                    "each imports the main module: grade from a script file whose top-level code is "
+                    "under `if __name__ == \"__main__\":`, outside daemonic pool workers"
+                )
+                raise RuntimeError(self.failure) from err
+            return self.pool
 
     def run(self, payload: dict, timeout: float) -> dict | None:
-        """Run one request within `timeout` seconds; None when it overran (the child is killed)."""
-        with self.lock:
-            if self.pid != os.getpid():
-                # A forked copy of the pool: the zygote and children belong to the parent process.
-                self.idle, self.zygote, self.pid = [], None, os.getpid()
-        self._zygote()
+        """Run one ``{"pred", "gold"}`` request within `timeout` seconds: ``{"equal": bool}``, or
+        None when it overran or its worker died (the worker is killed and replaced)."""
+        pool = self._started()
+        if timeout <= 0:
+            return None
         deadline = time.monotonic() + timeout
-        child = self._take() or self._fork()
-        if child is None:
-            return None
-        pid, sock = child
+        future = pool.schedule(_latex_equal, (payload["pred"], payload["gold"]), timeout=timeout)
         try:
-            _send(sock, payload)
-            reply = _recv(sock, deadline)
-        except OSError:
-            reply = None
-        if not isinstance(reply, dict):
-            _kill(pid, sock)
+            equal = future.result(timeout=max(deadline - time.monotonic(), 0.0))
+        except (futures.TimeoutError, futures.CancelledError, ProcessExpired):
+            future.cancel()  # a call still queued is dropped, a running one has its worker killed
             return None
-        with self.lock:
-            self.idle.append(child)
-        return reply
+        return {"equal": bool(equal)}
 
     def close(self) -> None:
-        """Stop the zygote and every idle child (at interpreter exit)."""
+        """Stop the workers (at exit)."""
         with self.lock:
-            if self.pid == os.getpid():
-                for pid, sock in self.idle:
-                    _kill(pid, sock)
-                if self.zygote is not None:
-                    self.zygote.close()
-            self.idle, self.zygote = [], None
-
-
-def _kill(pid: int, sock: socket.socket) -> None:
-    sock.close()
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+            if self.pool is not None:
+                self.pool.stop()
+                self.pool.join()
+            self.pool = None
 
 
 POOL = _Pool()
-atexit.register(POOL.close)
 
 
-def _serve(sock: socket.socket) -> None:
-    """Child loop: answer `{"pred", "gold"}` requests with Math-Verify's verdict (LaTeX grammar
-    only: its ExprExtractionConfig would hand text to sympy's parse_expr)."""
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    config = [LatexExtractionConfig(boxed_match_priority=0)]
-    while True:
-        req = _recv(sock)
-        if not isinstance(req, dict):
-            os._exit(0)
-        try:
-            gold = parse(f"${req['gold']}$", config, parsing_timeout=None)
-            pred = parse(f"${req['pred']}$", config, parsing_timeout=None)
-            ok = bool(gold and pred and verify(gold, pred, timeout_seconds=None))
-        except Exception:
-            ok = False
-        _send(sock, {"equal": ok})
+def _forget_the_parent_processes() -> None:
+    """In a forked copy of this process, the pool's threads are gone and its workers and fork server
+    are the parent's: start afresh. (multiprocessing cannot reach the parent's fork server from a
+    forked child, CPython issue 86354, so its record of that server is reset too.)"""
+    POOL.__init__()
+    server = multiprocessing.forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        os.close(server._forkserver_alive_fd)
+    server.__init__()
 
 
-def _zygote_main(fd: int) -> None:
-    """Import the libraries once, then fork a serving child for every request byte."""
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    # Comparisons of each kind here load the grammar and sympy's lazily imported simplification
-    # code (half a second on first use), so that every fork starts warm.
-    config = [LatexExtractionConfig()]
-    for gold, pred in _WARM_UP:
-        verify(parse(gold, config, parsing_timeout=None), parse(pred, config, parsing_timeout=None),
-               timeout_seconds=None)
-
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    control = socket.socket(fileno=fd)
-    _send(control, "ready")
-    while control.recv(1):
-        ours, theirs = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            ours.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            try:
-                _serve(theirs)
-            finally:
-                os._exit(0)
-        theirs.close()
-        socket.send_fds(control, [str(pid).encode()], [ours.fileno()])
-        ours.close()
-
-
-if __name__ == "__main__":
-    _zygote_main(int(sys.argv[1]))
+os.register_at_fork(after_in_child=_forget_the_parent_processes)

@@ -16,13 +16,23 @@ from typing import Any
 
 import datasets
 
+from lm_eval_math500.grader.formats import DEEPTHINK
 from lm_eval_math500.grader.latex import brace_end
 
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
-# Text the deepthink tasks put at the start of the response (their gen_prefix), from metadata.
+# The doc field the deepthink tasks put at the start of the response (their gen_prefix).
 PREFILL_FIELD = "prefill"
-DEEPTHINK_PREFILL = "<start_deepthink>"
+# The boxed variant's instruction (DeepSeek-R1's and Qwen2.5-Math's wording). The loader puts it in
+# the turn ``--metadata '{"boxed_instruction": "user"|"system"}'`` names: the system field is the
+# task's description (the system turn under a chat template), the user field follows the problem.
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+BOXED_TURNS = ("user", "system")
+BOXED_SYSTEM_FIELD, BOXED_USER_FIELD = "boxed_system", "boxed_user"
+# What the model's arguments say about its outputs, for the extraction filter: the backend's
+# think_end_token (it then drops the trace itself) and the tokenizer that counts response tokens.
+THINK_END_FIELD, TOKENIZER_FIELD = "think_end_token", "model_tokenizer"
+ADDED_FIELDS = (PREFILL_FIELD, BOXED_SYSTEM_FIELD, BOXED_USER_FIELD, THINK_END_FIELD, TOKENIZER_FIELD)
 
 
 @dataclass(frozen=True)
@@ -75,17 +85,41 @@ def _override_hint() -> str:
 
 
 def load(
-    name: str, data_dir: str | None = None, deepthink_prefill: bool = False, **_: Any
+    name: str,
+    data_dir: str | None = None,
+    deepthink_prefill: bool = False,
+    boxed_instruction: str = "user",
+    think_end_token: str | None = None,
+    tokenizer: str | None = None,
+    pretrained: Any = None,
+    **_: Any,
 ) -> datasets.DatasetDict:
-    """Load dataset ``name`` for lm-eval's ``custom_dataset`` hook, which passes all metadata.
+    """Load dataset ``name`` for lm-eval's ``custom_dataset`` hook, which passes all metadata
+    (``--metadata`` merged with ``--model_args``).
 
-    ``deepthink_prefill`` makes deepthink responses start with ``<start_deepthink>``.
+    ``deepthink_prefill`` makes deepthink responses start with the deepthink format's prefill
+    (``<start_deepthink>``);
+    ``boxed_instruction`` puts the boxed variant's instruction in the ``user`` or ``system`` turn.
     """
     if name not in SOURCES:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
+    if boxed_instruction not in BOXED_TURNS:
+        raise ValueError(
+            f"boxed_instruction must be one of {BOXED_TURNS}, not {boxed_instruction!r}; "
+            'pass --metadata \'{"boxed_instruction": "system"}\' for the system turn'
+        )
     split = _read_split(SOURCES[name], data_dir or os.environ.get(DATA_DIR_ENV))
-    prefill = DEEPTHINK_PREFILL if deepthink_prefill else ""
-    return datasets.DatasetDict({"test": split.add_column(PREFILL_FIELD, [prefill] * len(split))})
+    counter = tokenizer if isinstance(tokenizer, str) else pretrained if isinstance(pretrained, str) else ""
+    added = {
+        PREFILL_FIELD: DEEPTHINK.prefill if deepthink_prefill else "",
+        BOXED_SYSTEM_FIELD: BOXED_INSTRUCTION if boxed_instruction == "system" else "",
+        BOXED_USER_FIELD: "\n" + BOXED_INSTRUCTION if boxed_instruction == "user" else "",
+        THINK_END_FIELD: think_end_token if isinstance(think_end_token, str) else "",
+        TOKENIZER_FIELD: counter,
+    }
+    for field, value in added.items():
+        split = split.add_column(field, [value] * len(split))
+    return datasets.DatasetDict({"test": split})
 
 
 def _read_split(source: Source, data_dir: str | None) -> datasets.Dataset:
@@ -109,7 +143,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
-    """Map any of the supported layouts onto the one schema of ``SCHEMA`` (plus the prefill)."""
+    """Map any of the supported layouts onto the one schema of ``SCHEMA`` (plus ``ADDED_FIELDS``)."""
     columns = set(dataset.column_names)
     if "question" in columns:
         mapper = _gsm8k_doc
@@ -119,7 +153,7 @@ def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
         mapper = _math_doc
     else:
         raise ValueError(f"unrecognised dataset layout with columns {sorted(columns)}")
-    extra = columns - set(SCHEMA) - {PREFILL_FIELD}
+    extra = columns - set(SCHEMA) - set(ADDED_FIELDS)
     return dataset.map(mapper, with_indices=True, remove_columns=sorted(extra))
 
 

@@ -7,9 +7,11 @@ outputs (``question`` + ``code`` list). Requests are matched to saved generation
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,47 @@ from tqdm import tqdm
 _R1_QUESTION = re.compile(r"\nUser: (.*)\nAssistant:", re.DOTALL)
 
 
+class ReplayInputError(ValueError):
+    """The replay model's arguments or file are unusable; the message says what to change."""
+
+
 class MissingGenerationError(LookupError):
     """A problem has no saved generation (or fewer than the run asks for)."""
+
+
+# What ``--model_args`` may hold, and what each means (also the text of ``run --help``).
+ARGUMENTS = {
+    "path": "the JSONL file of saved generations (required)",
+    "keep_stop": "True keeps the stop string the generation ended on, as vLLM's include_stop_str_in_output does "
+    "(default False: cut it, as the hf and vllm backends do)",
+    "model": "the name the results are filed under, OUTPUT/<model>/ (default: the file's stem)",
+}
+# Arguments lm-eval hands every model; generations that are already written have no use for them.
+_HARNESS_ARGUMENTS = ("batch_size", "max_batch_size", "device")
+
+
+def check_arguments(arguments: Mapping[str, Any]) -> None:
+    """Raise :class:`ReplayInputError` for an unknown argument, a missing file or a keep_stop that is not a bool.
+
+    The run command calls this before lm-eval starts, so a typo is reported at once.
+    """
+    unknown = sorted(set(arguments) - set(ARGUMENTS) - set(_HARNESS_ARGUMENTS))
+    if unknown:
+        raise ReplayInputError(_unknown_arguments(unknown))
+    path = arguments.get("path")
+    if not path:
+        raise ReplayInputError("the replay model needs a file: --model_args path=FILE")
+    if not Path(path).is_file():
+        raise ReplayInputError(
+            f"replay file {path} does not exist; pass a saved-generations JSONL as --model_args path=FILE"
+        )
+    if not isinstance(arguments.get("keep_stop", False), bool):
+        raise ReplayInputError(f"keep_stop takes True or False, not {arguments['keep_stop']!r}")
+
+
+def run_name(path: str | Path) -> str:
+    """The name a replay of ``path`` is filed under: the file's stem, e.g. ``results`` for ``runs/results.jsonl``."""
+    return Path(path).stem
 
 
 def problem_key(text: str) -> str:
@@ -60,23 +101,44 @@ def _generations_of(row: dict[str, Any]) -> list[str]:
     return []
 
 
-def read_generations(path: str | Path) -> dict[str, list[str]]:
-    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once."""
+def read_generations(
+    path: str | Path, key_of: Callable[[dict[str, Any]], str] | None = None
+) -> dict[str, list[str]]:
+    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once.
+
+    ``key_of`` keys each row another way instead (the journal keys rows by request).
+    """
+    if not Path(path).is_file():
+        raise ReplayInputError(f"replay file {path} does not exist; pass a saved-generations JSONL as path=FILE")
     saved: dict[str, list[str]] = defaultdict(list)
     seen_docs: set[tuple[Any, Any]] = set()
     with Path(path).open(encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ReplayInputError(
+                    f"{path}:{line_number} is not JSON ({error.msg}); "
+                    "each line of a replay file must be one JSON object"
+                ) from None
+            if not isinstance(row, dict):
+                raise ReplayInputError(f"{path}:{line_number} is not a JSON object; each line must be one object")
             if "doc_id" in row:
                 identity = (row["doc_id"], row.get("doc_hash"))
                 if identity in seen_docs:
                     continue
                 seen_docs.add(identity)
+            if key_of is not None:
+                saved[key_of(row)].extend(_generations_of(row))
+                continue
             problem = _problem_of(row)
             if problem is None:
-                raise ValueError(f"{path}:{line_number}: no problem text in fields {sorted(row)}")
+                raise ReplayInputError(
+                    f"{path}:{line_number} has no problem text (fields {sorted(row)}); "
+                    "each line needs problem, question, prompt or an lm-eval doc"
+                )
             saved[problem_key(problem)].extend(_generations_of(row))
     return dict(saved)
 
@@ -87,12 +149,16 @@ class ReplayLM(LM):
 
     Like the hf and vllm backends it cuts each generation at the first stop string and drops the
     string; ``keep_stop=True`` keeps it, as vLLM's ``include_stop_str_in_output`` (used by CS336's
-    evaluation script) does, so format checks can tell a stop from a truncation.
+    evaluation script) does, so format checks can tell a stop from a truncation. ``model`` is only
+    read by lm-eval's results tracker from the arguments, to name the output folder.
     """
 
-    def __init__(self, path: str, keep_stop: bool = False, **_: Any) -> None:
+    def __init__(
+        self, path: str | None = None, keep_stop: bool = False, model: str | None = None, **others: Any
+    ) -> None:
         super().__init__()
-        self.path = path
+        check_arguments({"path": path, "keep_stop": keep_stop, "model": model, **others})
+        self.path = str(path)
         self.keep_stop = keep_stop
         self.generations = read_generations(path)
 
@@ -106,8 +172,8 @@ class ReplayLM(LM):
             if served[key] >= len(saved):
                 label = request.doc.get("unique_id", f"doc {request.doc_id}")
                 raise MissingGenerationError(
-                    f"{self.path} has {len(saved)} generation(s) for {label} but the run needs more: "
-                    f"{problem[:120]!r}"
+                    f"{self.path} has {len(saved)} generation(s) for {label} but the run needs more "
+                    f"({problem[:80]!r}); save one for it, or run only the saved problems with --samples"
                 )
             text = saved[served[key]]
             served[key] += 1
@@ -126,3 +192,12 @@ class ReplayLM(LM):
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
         raise NotImplementedError("the replay model only serves generate_until tasks")
+
+
+def _unknown_arguments(names: list[str]) -> str:
+    """One line naming each unknown replay argument, with the nearest known one when there is one."""
+    guesses = []
+    for name in names:
+        near = difflib.get_close_matches(name, ARGUMENTS, n=1)
+        guesses.append(f"{name!r} (did you mean {near[0]!r}?)" if near else repr(name))
+    return f"unknown replay argument {', '.join(guesses)}; the replay model takes {', '.join(ARGUMENTS)}"

@@ -1,0 +1,81 @@
+"""The ``lm-eval-math500`` command: run with the replay model, export, grade and tasks-dir."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA
+from lm_eval_math500.cli import main
+
+BASE_RUN = SHARED_DATA / "published_runs" / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_export_writes_one_line_per_problem(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={BASE_RUN},keep_stop=True",
+        "--tasks", "math500_r1zero", "--metadata", json.dumps({"data_dir": str(SHARED_DATA)}),
+        "--output_path", str(out), "--log_samples",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (samples,) = out.rglob("samples_math500_r1zero_*.jsonl")
+    exported = run_cli("export", str(samples), "--filter", "cs336")
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [row["idx"] for row in rows] == list(range(500))
+    assert set(rows[0]) == {
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
+    }  # fmt: skip
+    assert sum(row["format_ok"] for row in rows) == 82
+    # correct is the cs336 filter's verdict: the answer counts only when CS336's format holds.
+    answer_reward = {
+        row["doc_id"]: row["answer_reward"]
+        for row in map(json.loads, samples.read_text().splitlines())
+        if row["filter"] == "cs336"
+    }
+    assert [row["correct"] for row in rows] == [bool(answer_reward[i]) for i in range(500)]
+    assert sum(row["correct"] for row in rows) == 17
+    assert all(row["reason"] for row in rows)
+    assert all(row["reason"].endswith("no final answer") for row in rows if row["pred"] is None)
+
+
+def test_grade_command_prints_a_json_verdict():
+    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--response", "so \\boxed{0.5}").stdout)
+    assert verdict["correct"] is True and verdict["pred"] == "0.5"
+    assert verdict["reason"] == "numeric value equal" and verdict["format_ok"] is True
+    verdict = json.loads(run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "1/3").stdout)
+    assert verdict == {"correct": False, "reason": "numeric value differs", "pred": "1/3", "format_ok": None,
+                       "timed_out": False}
+
+
+def test_tasks_dir_command_prints_the_yaml_folder():
+    printed = Path(run_cli("tasks-dir").stdout.strip())
+    assert (printed / "math500" / "math500_r1zero.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    "args,pred,format_ok",
+    [
+        (["--variant", "r1_zero"], "2", True),
+        (["--variant", "question_only"], "2", False),
+        (["--variant", "deepthink"], "2", False),
+        (["--style", "r1_zero"], "2", True),  # the flag's former name
+        ([], "2", True),  # auto: the answer tag makes it r1_zero
+    ],
+)
+def test_grade_command_extracts_under_the_given_variant(capsys, args, pred, format_ok):
+    main(["grade", "--gold", "2", "--response", "so 1+1</think> <answer>2</answer>", *args])
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["pred"], verdict["format_ok"], verdict["correct"]) == (pred, format_ok, True)

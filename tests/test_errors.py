@@ -1,0 +1,239 @@
+"""What a new user meets at the command line: one-line errors for bad inputs, help, long responses."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROG = "lm-eval-math500"
+# lm-eval's own progress log lines ("2026-12-01:22:46:52 INFO ..."), which a run prints before failing.
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d:\d\d:\d\d:\d\d (DEBUG|INFO|WARNING) ")
+ONE_PROBLEM = "Convert the point $(0,3)$ in rectangular coordinates to polar coordinates."
+
+
+def run_cli(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+    )
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a failed command printed besides lm-eval's progress log; fails if there are more."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not LOG_LINE.match(line)]
+    assert len(lines) == 1, result.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """A folder of bad (and one good) inputs."""
+    folder = tmp_path_factory.mktemp("inputs")
+    (folder / "bad_line.jsonl").write_text(
+        json.dumps({"problem": ONE_PROBLEM, "response": "\\boxed{(3, \\frac{\\pi}{2})}"}) + "\n{not json\n"
+    )
+    (folder / "saved.jsonl").write_text(json.dumps({"problem": ONE_PROBLEM, "response": "\\boxed{1}"}) + "\n")
+    (folder / "results.json").write_text(json.dumps({"results": {}}, indent=2))
+    return folder
+
+
+# (arguments, what the one line must say); INPUTS is replaced by the inputs folder.
+RUN_ERRORS = [
+    (
+        ["--model_args", "path=INPUTS/missing.jsonl"],
+        "replay file INPUTS/missing.jsonl does not exist; pass a saved-generations JSONL as --model_args path=FILE",
+    ),
+    (
+        ["--model_args", "path=INPUTS/bad_line.jsonl"],
+        "INPUTS/bad_line.jsonl:2 is not JSON (Expecting property name enclosed in double quotes); "
+        "each line of a replay file must be one JSON object",
+    ),
+    (
+        ["--model_args", "pth=INPUTS/saved.jsonl"],
+        "unknown replay argument 'pth' (did you mean 'path'?); the replay model takes path, keep_stop, model",
+    ),
+    (
+        ["--model_args", "path=INPUTS/saved.jsonl,keep_stopp=True"],
+        "unknown replay argument 'keep_stopp' (did you mean 'keep_stop'?); "
+        "the replay model takes path, keep_stop, model",
+    ),
+    (["--model_args", "keep_stop=True"], "the replay model needs a file: --model_args path=FILE"),
+    (["--model_args", "path=INPUTS/saved.jsonl,keep_stop=maybe"], "keep_stop takes True or False, not 'maybe'"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), RUN_ERRORS)
+def test_bad_replay_input_is_one_line(inputs, args, expected):
+    args = [arg.replace("INPUTS", str(inputs)) for arg in args]
+    result = run_cli("run", "--model", "replay", *args, "--tasks", "math500_r1zero", "--limit", "1")
+    assert error_line(result) == f"{PROG}: error: " + expected.replace("INPUTS", str(inputs))
+
+
+def test_unknown_task_suggests_the_nearest_names(inputs):
+    saved = f"path={inputs}/saved.jsonl"
+    result = run_cli("run", "--model", "replay", "--model_args", saved, "--tasks", "math500_r1zeroo")
+    assert error_line(result) == (
+        f"{PROG}: error: task 'math500_r1zeroo' not found; "
+        "did you mean math500_r1zero, math500_boxed, math500_all?"
+    )
+
+
+EXPORT_ERRORS = [
+    (
+        "missing.jsonl",
+        "INPUTS/missing.jsonl does not exist; "
+        "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
+    ),
+    (
+        "results.json",
+        "INPUTS/results.json is not a samples file (line 1 is not JSON); "
+        "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
+    ),
+    (
+        "saved.jsonl",
+        "INPUTS/saved.jsonl is not a samples file (line 1 has no doc_id, doc, filter, resps, filtered_resps); "
+        "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), EXPORT_ERRORS)
+def test_export_of_a_file_that_is_not_a_samples_file_is_one_line(inputs, name, expected):
+    result = run_cli("export", str(inputs / name))
+    assert error_line(result) == f"{PROG}: error: " + expected.replace("INPUTS", str(inputs))
+
+
+def samples_file(path: Path, problems: int) -> Path:
+    """A samples file of the layout lm-eval writes, with two filters and long responses."""
+    rows = [
+        {
+            "doc_id": i,
+            "doc": {"problem": f"problem {i}", "answer": "1", "unique_id": f"p/{i}"},
+            "filter": filter_name,
+            "resps": [["x" * 2000 + " \\boxed{1}"]],
+            "filtered_resps": [["1"]],
+            "accuracy": 1.0,
+            "format_ok": 1.0,
+        }
+        for filter_name in ("strict", "lenient")
+        for i in range(problems)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_export_of_an_unknown_filter_names_the_filters(tmp_path):
+    result = run_cli("export", str(samples_file(tmp_path / "samples.jsonl", 1)), "--filter", "strikt")
+    assert error_line(result).endswith("has no filter 'strikt'; pass --filter one of strict, lenient")
+
+
+def test_export_into_a_closed_pipe_ends_quietly(tmp_path):
+    path = samples_file(tmp_path / "samples.jsonl", 500)  # ~1 MB, far more than a pipe holds
+    export = subprocess.Popen(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", "export", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = export.stdout.readline()
+    export.stdout.close()  # what `| head -n 1` does after its line
+    assert export.wait(timeout=120) == 0
+    assert json.loads(first)["idx"] == 0
+    assert export.stderr.read() == b""
+
+
+def test_grade_of_a_missing_response_file_is_one_line(tmp_path):
+    result = run_cli("grade", "--gold", "1", "--response-file", str(tmp_path / "none.txt"))
+    assert error_line(result) == (
+        f"{PROG}: error: response file {tmp_path / 'none.txt'} does not exist; pass --response-file FILE, "
+        "or - for standard input"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["grade", "--gold", "1"], "one of the arguments --response --response-file --pred is required"),
+        (["grade", "--gold", "1", "--response", "1", "--pred", "2"], "--pred: not allowed with argument --response"),
+        (["tasks-dir", "extra"], "unrecognized arguments: extra"),
+        (["grades"], "argument command: invalid choice: 'grades'"),
+    ],
+)
+def test_usage_errors_are_one_line_that_points_at_help(args, expected):
+    line = error_line(run_cli(*args))
+    assert expected in line and line.endswith("--help")
+
+
+LONG_RESPONSE = "Let me think. " * 75_000 + "So the answer is $\\boxed{\\frac{1}{2}}$."  # ~1 MB
+
+
+def test_grade_reads_a_long_response_from_a_file(tmp_path):
+    path = tmp_path / "response.txt"
+    path.write_text(LONG_RESPONSE, encoding="utf-8")
+    result = run_cli("grade", "--gold", "0.5", "--response-file", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"correct": True, "format_ok": True, "pred": "\\frac{1}{2}", "timed_out": False}
+
+
+def test_grade_reads_the_response_from_standard_input():
+    result = run_cli("grade", "--gold", "2", "--response-file", "-", stdin=LONG_RESPONSE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["correct"] is False
+
+
+def test_help_is_plain_text():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("tasks-dir", "run", "export", "grade"):
+        assert command in result.stdout
+    assert not re.search(r"``|:func:|:class:|:mod:", result.stdout)
+
+
+def test_run_help_says_what_replay_is_and_its_arguments():
+    result = run_cli("run", "--help")
+    assert result.returncode == 0
+    ours, _, lm_eval_help = result.stdout.partition("lm-eval's own options follow.")
+    assert "--model replay answers each request with a generation saved earlier" in ours
+    for argument in ("path", "keep_stop", "model"):
+        assert re.search(rf"^  {argument} +\S", ours, re.MULTILINE)
+    assert "--model_args" in lm_eval_help and "--tasks" in lm_eval_help
+
+
+def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
+    doc = {"problem": "1 + 1?", "answer": "2", "unique_id": "p/0", "subject": "Algebra", "level": 1}
+    common = {"doc_id": 0, "doc": doc, "resps": [["<answer>2"]], "filtered_resps": [["2"]], "accuracy": 1.0}
+    rows = [
+        # r1_zero: the right answer in the wrong format counts for accuracy but not for answer_reward.
+        {**common, "filter": "cs336", "format_ok": 0.0, "answer_reward": 0.0},
+        {**common, "filter": "tags", "format_ok": 1.0, "answer_reward": 1.0},
+        # Three repeats of which two are right.
+        {**common, "filter": "extract", "resps": [["2", "3", "2"]], "filtered_resps": [["2", "3", "2"]],
+         "accuracy": 2 / 3, "format_ok": 1.0},
+    ]  # fmt: skip
+    path = tmp_path / "samples.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def export(filter_name: str) -> dict:
+        result = run_cli("export", str(path), "--filter", filter_name)
+        assert result.returncode == 0, result.stderr
+        (line,) = result.stdout.splitlines()
+        return json.loads(line)
+
+    cs336 = export("cs336")
+    assert (cs336["correct"], cs336["format_ok"], cs336["pred"]) == (False, False, "2")
+    assert export("tags")["correct"] is True
+    repeated = export("extract")
+    assert repeated["correct"] == pytest.approx(2 / 3)
+    assert repeated["pred"] == ["2", "3", "2"] and repeated["pred_text"] == ["2", "3", "2"]
+    assert set(export("tags")) == {
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
+    }  # fmt: skip

@@ -1,0 +1,87 @@
+"""Every script in examples/ runs as shipped: the offline ones for real, the GPU ones as a checked --dry-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lm_eval._cli.harness import HarnessCLI
+from lm_eval.tasks import TaskManager
+
+from conftest import REPO_ROOT, SHARED_DATA_ENV
+from lm_eval_math500.cli import tasks_dir
+
+EXAMPLES = REPO_ROOT / "examples"
+SAVED_RUN = "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results"
+GPU_EXAMPLES = {
+    "cs336_baseline.sh": ["math_validation_r1zero"],
+    "dr_grpo_greedy.sh": ["math500_r1zero", "math500_question_only"],
+}
+
+
+def example_env(offline_env: dict[str, str]) -> dict[str, str]:
+    """The test's environment with this interpreter's scripts (lm-eval-math500, lm_eval) first on PATH."""
+    env = dict(offline_env)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def test_every_example_is_covered():
+    assert {path.name for path in EXAMPLES.iterdir()} == {*GPU_EXAMPLES, "grade_answers.py", "regrade_saved_outputs.sh"}
+
+
+def test_grade_answers_prints_the_verdicts():
+    result = subprocess.run([sys.executable, str(EXAMPLES / "grade_answers.py")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "\\frac{1}{8}",
+        "Verdict(correct=True, format_ok=True, pred='\\\\frac{1}{8}', timed_out=False)",
+        "True",
+        "False",
+    ]
+
+
+def test_regrade_saved_outputs_reproduces_cs336_and_exports_its_verdicts(tmp_path, offline_env, shared_data):
+    env = example_env(offline_env) | {SHARED_DATA_ENV: str(shared_data)}
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "regrade_saved_outputs.sh")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Filed under the saved file's name, not a hidden folder named after its relative path.
+    assert [path.name for path in (tmp_path / "results" / "replay").iterdir() if path.is_dir()] == [SAVED_RUN]
+    # The printed table: one row per filter, the verdict first; every metric stays in the results JSON.
+    assert "|    Tasks     |Filter| n |answer_reward|accuracy|format_ok|grader_timeouts|" in result.stdout
+    assert "|              |cs336 |   |0.034 ± 0.008|   0.090|    0.164|          0.000|" in result.stdout
+    assert "format_reward" not in result.stdout
+    (results_file,) = (tmp_path / "results" / "replay" / SAVED_RUN).glob("results_*.json")
+    metrics = json.loads(results_file.read_text())["results"]["math500_r1zero"]
+    assert metrics["format_reward,cs336"] == 0.164 and metrics["reward,cs336"] == 0.034
+    exported = [json.loads(line) for line in (tmp_path / "results/replay/math500_r1zero.jsonl").open()]
+    assert len(exported) == 500
+    # correct is the cs336 filter's verdict: right answer and CS336's format (17), not the answer alone (45).
+    assert sum(row["correct"] for row in exported) == 17
+    assert sum(row["format_ok"] for row in exported) == 82
+    assert all(row["format_ok"] for row in exported if row["correct"])
+
+
+@pytest.mark.parametrize(("script", "tasks"), GPU_EXAMPLES.items())
+def test_gpu_example_dry_run_prints_a_command_lm_eval_accepts(script, tasks, offline_env, monkeypatch):
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / script), "--dry-run"], env=example_env(offline_env), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    program, *args = shlex.split(line)
+    assert program == "lm_eval"
+    monkeypatch.setattr(sys, "argv", ["lm_eval", "run", *args])
+    options = HarnessCLI().parse_args()  # lm-eval's own parser: a misspelled option exits here
+    assert options.model == "vllm" and options.model_args["pretrained"] == "Qwen/Qwen2.5-Math-1.5B"
+    assert Path(options.include_path) == tasks_dir()
+    assert options.tasks == tasks
+    known = TaskManager(include_path=options.include_path, include_defaults=False).all_tasks
+    assert set(options.tasks) <= set(known)

@@ -1,0 +1,157 @@
+"""Presets: each one's settings match the source it cites, and ``lm-eval-math500 reproduce`` runs and compares them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lm_eval.tasks import TaskManager
+
+from lm_eval_math500.analysis.reproduce import Published, compare, load_preset, preset_names
+from lm_eval_math500.analysis.samples import read_run
+from lm_eval_math500.cli import tasks_dir
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+TARGETS = SHARED / "notes" / "reproduction-targets.md"
+REQUIRED = {
+    "r1_distill_qwen", "open_r1_lighteval", "qwen3_thinking", "qwen3_non_thinking",
+    "qwen25_math_instruct_cot", "dr_grpo_r1zero", "cs336_r1zero",
+}  # fmt: skip
+
+
+def target_rows() -> list[list[str]]:
+    """The cells of every row of the notes' target table (section 1)."""
+    text = TARGETS.read_text(encoding="utf-8")
+    table = text.split("## 1. Target table", 1)[1].split("\n### ", 1)[0]
+    lines = [line.strip().strip("|") for line in table.splitlines() if line.startswith("| ")]
+    rows = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)] for line in lines]  # "\|" is a pipe in a cell
+    return [row for row in rows[1:] if not set(row[0]) <= {"-"}]
+
+
+def settings_of(rows: list[list[str]], index: int) -> str:
+    """A row's settings; a row that says "same" or "as above" takes the nearest row above that states them."""
+    while not re.search(r"\bT=|temperature|greedy", rows[index][3]):
+        index -= 1
+    return rows[index][3]
+
+
+def stated(pattern: str, text: str) -> float | None:
+    found = re.search(pattern, text)
+    return float(found.group(1).replace(",", "")) if found else None
+
+
+def cited_rows():
+    rows = target_rows()
+    for name in sorted(REQUIRED):
+        preset = load_preset(name)
+        for entry in preset.config["metadata"]["reproduces"]:
+            matching = [i for i, row in enumerate(rows) if " | ".join(row).startswith(entry["row"])]
+            yield pytest.param(preset, entry, rows, matching, id=f"{name}:{entry['model']}:{entry['task']}")
+
+
+def test_every_required_preset_exists():
+    assert REQUIRED <= set(preset_names())
+
+
+@pytest.fixture(scope="module")
+def repeats() -> dict[str, int]:
+    manager = TaskManager(
+        include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(SHARED / "data")}
+    )
+    tasks = {entry.task for name in REQUIRED for entry in load_preset(name).published}
+    loaded = manager.load(sorted(tasks))["tasks"]
+    return {name: int(task.config.repeats) for name, task in loaded.items()}
+
+
+@pytest.mark.parametrize(("preset", "entry", "rows", "matching"), list(cited_rows()))
+def test_preset_settings_match_the_cited_row(preset, entry, rows, matching, repeats):
+    assert len(matching) == 1, f"{entry['row']!r} must name exactly one row of {TARGETS.name}"
+    (index,) = matching
+    model, dataset, score, _, source = rows[index]
+    assert stated(r"(\d+(?:\.\d+)?)", score) == entry["score"]
+    assert entry["source"] in source
+    assert entry["model"].split("/")[-1] in f"{model}-{entry['model']}"  # the row's model, or its size row
+    settings = settings_of(rows, index)
+    kwargs = preset.config["gen_kwargs"]
+    temperature = stated(r"(?:\bT=|temperature:)(\d+(?:\.\d+)?)", settings)
+    assert kwargs["temperature"] == temperature and kwargs["do_sample"] == (temperature > 0)
+    for key, pattern in {
+        "top_p": r"top_p[=: ]*(\d+(?:\.\d+)?)",
+        "top_k": r"top_k[=: ]*(\d+)",
+        "presence_penalty": r"presence_penalty[=: ]*(\d+(?:\.\d+)?)",
+    }.items():
+        assert kwargs.get(key) == stated(pattern, settings), key
+    assert kwargs["max_gen_toks"] == stated(r"max(?:_tokens|_new_tokens|_tokens_per_call)?[: ]*(\d[\d,]*)", settings)
+    samples = stated(r"(\d+) (?:samples per query|responses/query)", settings) or stated(r"\bn=(\d+)", settings) or 1
+    assert repeats[entry["task"]] == samples
+    prompt = preset.config["metadata"].get("boxed_instruction")
+    if "no system prompt" in settings or "boxed directive in the user turn" in settings:
+        assert prompt == "user"
+    if "qwen25-math-cot" in settings:
+        assert prompt == "system" and preset.config["apply_chat_template"]
+    if "R1-Zero template" in settings or "r1_zero.prompt" in settings:
+        assert entry["task"].endswith("_r1zero") and not preset.config["apply_chat_template"]
+    if "chat-template" in settings or "chat template" in model:
+        assert preset.config["apply_chat_template"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", *args], capture_output=True, text=True
+    )
+
+
+def test_dry_run_prints_the_lm_eval_command_with_the_preset_and_merged_model_args():
+    result = run_cli(
+        "reproduce", "qwen3_non_thinking", "--model_args", "pretrained=Qwen/Qwen3-0.6B,max_model_len=40000", "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    argv = result.stdout.split()
+    assert argv[:2] == ["lm-eval", "run"]
+    assert argv[argv.index("--config") + 1] == str(load_preset("qwen3_non_thinking").path)
+    assert argv[argv.index("--model") + 1] == "vllm"
+    assert argv[argv.index("--model_args") + 1] == "enable_thinking=False,pretrained=Qwen/Qwen3-0.6B,max_model_len=40000"
+    assert "--log_samples" in argv and "--metadata" not in argv
+
+
+def test_unknown_preset_lists_the_known_ones():
+    result = run_cli("reproduce", "r1", "--dry-run", "--model_args", "pretrained=x")
+    assert result.returncode != 0 and "r1_distill_qwen" in result.stderr
+
+
+def test_a_finished_run_is_set_against_the_published_score(tmp_path):
+    """The CS336 student's own outputs, replayed with CS336's settings: 17/500 against the 13/500 reported."""
+    out = tmp_path / "run"
+    base = SHARED / "data/published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
+    result = run_cli(
+        "run", "--config", str(load_preset("cs336_r1zero").path), "--model", "replay",
+        "--model_args", f"path={base},keep_stop=True", "--metadata", json.dumps({"data_dir": str(SHARED / "data")}),
+        "--output_path", str(out), "--log_samples",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (comparison,) = compare(load_preset("cs336_r1zero"), read_run(out))
+    assert comparison.published == Published(
+        "Qwen/Qwen2.5-Math-1.5B", "math500_r1zero", "answer_reward,cs336", 2.6,
+        "`donglinkang2021/cs336-assignment5-alignment` @1474a43",
+    )  # fmt: skip
+    assert comparison.ours == pytest.approx(3.4)
+    assert comparison.difference == pytest.approx(0.8)
+    assert comparison.stderr == pytest.approx(100 * (0.034 * 0.966 / 499) ** 0.5, rel=1e-3)
+    printed = run_cli("reproduce", "cs336_r1zero", "--compare", str(out)).stdout
+    assert "2.6" in printed and "3.4 ± 0.8" in printed and "+0.8" in printed
+
+
+def test_the_r1_distill_example_prints_the_one_gpu_vllm_command():
+    script = Path(__file__).resolve().parents[1] / "examples" / "reproduce_r1_distill_qwen_1.5b.py"
+    result = subprocess.run([sys.executable, str(script), "--dry-run"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    argv = result.stdout.split()
+    assert argv[:2] == ["lm-eval", "run"] and argv[argv.index("--model") + 1] == "vllm"
+    assert argv[argv.index("--config") + 1] == str(load_preset("r1_distill_qwen").path)
+    model_args = dict(item.split("=", 1) for item in argv[argv.index("--model_args") + 1].split(","))
+    assert model_args["pretrained"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    assert int(model_args["max_model_len"]) > load_preset("r1_distill_qwen").config["gen_kwargs"]["max_gen_toks"]

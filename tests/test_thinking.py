@@ -1,0 +1,122 @@
+"""Thinking models: only what follows the end of thinking is graded; a trace that never ends is unfinished."""
+
+from __future__ import annotations
+
+import pytest
+
+from lm_eval_math500.grader.thinking import opens_thinking, split_thinking
+from lm_eval_math500.harness.filters import ExtractAnswer, Request
+from lm_eval_math500.harness.metrics import process_results
+
+DOC = {"problem": "What is 2 + 3?", "answer": "5", "think_end_token": "", "model_tokenizer": ""}
+R1_DISTILL_PROMPT = "<｜User｜>What is 2 + 3?<｜Assistant｜><think>\n"
+
+
+@pytest.mark.parametrize(
+    ("response", "opened", "answer_part", "finished"),
+    [
+        ("<think>a \\boxed{4}</think> so \\boxed{5}", False, " so \\boxed{5}", True),  # ends
+        ("<think>a \\boxed{4} and then", False, "", False),  # never ends
+        ("<think>a</think> \\boxed{4} <think>b</think> \\boxed{5}", False, " \\boxed{5}", True),  # ends twice
+        ("a</think>b</think>c", True, "c", True),  # ends twice, the prompt opened it
+        ("<think>a</think> \\boxed{4} <think>wait, again", False, "", False),  # reopened, never ends
+        ("trace with \\boxed{4}", True, "", False),  # the template opened it; never ends
+        ("no thinking, \\boxed{5}", False, "no thinking, \\boxed{5}", True),
+        ("<start_deepthink>x</end_deepthink><SOLUTION>5", False, "<SOLUTION>5", True),
+        ("<|begin_of_thought|>x<|end_of_thought|> \\boxed{5}", False, " \\boxed{5}", True),
+        ("<|begin_of_thought|>x is \\boxed{4}", False, "", False),
+    ],
+)
+def test_split_at_the_last_end_of_thinking(response, opened, answer_part, finished):
+    thinking = split_thinking(response, opened=opened)
+    assert (thinking.answer_part, thinking.finished) == (answer_part, finished)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "opened"),
+    [
+        (R1_DISTILL_PROMPT, True),
+        ("User: q\nAssistant: <think>", True),
+        ("<|im_start|>assistant\n<think>\n\n</think>\n\n", False),  # Qwen3 with thinking switched off
+        ("<|im_start|>assistant\n", False),
+        ("Explain <think> tags.\nAssistant:", False),
+    ],
+)
+def test_a_prompt_opens_thinking_when_it_ends_on_the_opening_tag(prompt, opened):
+    assert opens_thinking(prompt) is opened
+
+
+def grade(response: str, *, prompt: str = "", doc: dict | None = None, budget: int | None = None, variant="question_only"):
+    """One response through the extraction filter and the metrics, as lm-eval runs them."""
+    [[extraction]] = ExtractAnswer(variant=variant).extract([[response]], [doc or DOC], [Request(prompt, budget)])
+    return extraction, process_results(doc or DOC, [[extraction]])
+
+
+@pytest.mark.parametrize(
+    ("response", "prompt", "answer", "accuracy", "unfinished"),
+    [
+        ("<think>2+3 is \\boxed{4}? no</think> The answer is \\boxed{5}.", "", "5", 1, 0),
+        ("2+3 is \\boxed{4}? no</think> The answer is \\boxed{5}.", R1_DISTILL_PROMPT, "5", 1, 0),
+        ("<think>so it is \\boxed{5}, let me check", "", "", 0, 1),  # the right answer inside the trace
+        ("so it is \\boxed{5}, let me check", R1_DISTILL_PROMPT, "", 0, 1),
+        ("<think>a</think> \\boxed{4} <think>b</think> \\boxed{5}", "", "5", 1, 0),
+        ("<think>a</think> \\boxed{5}</think> \\boxed{4}", "", "4", 0, 0),
+        ("<think>it is \\boxed{5}</think> I am not sure.", "", "", 0, 0),  # nothing after the trace
+    ],
+)
+def test_only_what_follows_the_thinking_is_graded(response, prompt, answer, accuracy, unfinished):
+    extraction, scores = grade(response, prompt=prompt)
+    assert (str(extraction), scores["accuracy"], scores["unfinished"]) == (answer, accuracy, unfinished)
+
+
+def test_r1_zero_response_that_never_closes_its_thinking_is_unfinished():
+    prompt = "User: What is 2 + 3?\nAssistant: <think>"
+    closed, _ = grade("ok</think> <answer>5</answer>", prompt=prompt, variant="r1_zero")
+    unclosed, scores = grade("ok <answer>5</answer>", prompt=prompt, variant="r1_zero")
+    assert (str(closed), closed.format_ok, closed.unfinished) == ("5", True, False)
+    assert (str(unclosed), unclosed.unfinished, scores["accuracy"]) == ("", True, 0)
+
+
+def test_deepthink_trace_that_never_ends_is_unfinished():
+    extraction, _ = grade("<start_deepthink>x <SOLUTION>5</SOLUTION>", variant="deepthink")
+    assert extraction.unfinished and not str(extraction)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model) -> str:
+    return str(tiny_model.path)
+
+
+def test_budget_is_counted_with_the_model_tokenizer(tokenizer):
+    from transformers import AutoTokenizer
+
+    text = "What is the sum of the first ten primes? " * 4
+    count = len(AutoTokenizer.from_pretrained(tokenizer).encode(text, add_special_tokens=False))
+    doc = {**DOC, "model_tokenizer": tokenizer}
+    at_budget, scores = grade(text, doc=doc, budget=count)
+    assert at_budget.budget_reached and scores["budget_reached"] == 1
+    assert at_budget.unfinished and scores["accuracy"] == 0  # cut off before it stated an answer
+    below, _ = grade(text, doc=doc, budget=count + 5)
+    assert not below.budget_reached and not below.unfinished
+
+
+def test_a_stated_answer_before_the_budget_ran_out_is_graded(tokenizer):
+    text = "The answer is \\boxed{5}. " + "Let me double check. " * 10
+    doc = {**DOC, "model_tokenizer": tokenizer}
+    extraction, scores = grade(text, doc=doc, budget=5)
+    assert extraction.budget_reached and not extraction.unfinished and scores["accuracy"] == 1
+
+
+def test_without_a_tokenizer_the_budget_is_not_guessed():
+    extraction, _ = grade("x" * 100, budget=10)
+    assert not extraction.budget_reached
+
+
+def test_backend_that_dropped_the_trace_leaves_it_whole_when_thinking_never_ended(tokenizer):
+    """With lm-eval's think_end_token the backend cuts through </think>, or keeps all when it is missing."""
+    doc = {**DOC, "model_tokenizer": tokenizer, "think_end_token": "</think>"}
+    trace = "so it is \\boxed{5}, let me check " * 8
+    cut, scores = grade(trace, prompt=R1_DISTILL_PROMPT, doc=doc, budget=20)
+    assert cut.budget_reached and cut.unfinished and scores["accuracy"] == 0
+    answer, scores = grade("The answer is \\boxed{5}.", prompt=R1_DISTILL_PROMPT, doc=doc, budget=20)
+    assert not answer.unfinished and scores["accuracy"] == 1
