@@ -145,7 +145,7 @@ def filter_report(
         "subject": grouped(problems, "subject"),
         "efficiency": efficiency_tables(measure(problems, counter, tokens)),
     }
-    if task.filter_settings(filter_name).get("style") == "r1_zero":
+    if task.filter_settings(filter_name).get("variant") == "r1_zero":
         out["reward_categories"] = reward_categories(problems)
     if task.repeats > 1:
         out["sampling"] = sampling_table(problems)
