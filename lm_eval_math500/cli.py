@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -74,21 +75,33 @@ def _compact_tables() -> Iterator[None]:
 
 
 def run_lm_eval(args: list[str]) -> None:
-    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included."""
+    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included.
+
+    ``--journal FILE`` runs the ``--model`` backend through the journal model (resumable runs);
+    ``--repeats N`` samples every problem N times; with ``--output_path`` and ``--log_samples`` the
+    results file then gets per-level and per-subject breakdowns.
+    """
     if "-h" in args or "--help" in args:
         print(run_help())
     from lm_eval._cli.harness import HarnessCLI
     from lm_eval.utils import setup_logging
 
+    from lm_eval_math500.analysis.breakdown import add_breakdowns
     from lm_eval_math500.harness.datasets import DataUnavailableError
+    from lm_eval_math500.harness.journal import UnansweredRequestsError
     from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
+    from lm_eval_math500.harness.sampling import repeats
 
+    args, n = _take_repeats(args)
+    if "--journal" in args:
+        args = _journaled(args)
     if "--include_path" not in args:
         args = [*args, "--include_path", str(tasks_dir())]
     sys.argv = ["lm-eval", "run", *args]
     setup_logging()
     cli = HarnessCLI()
     options = cli.parse_args()
+    started = time.time()
     try:
         if options.model == "replay":
             options.model_args = options.model_args or {}
@@ -96,13 +109,29 @@ def run_lm_eval(args: list[str]) -> None:
             # lm-eval names the output folder after model_args' "model" (else "path", which for a
             # relative path gives a hidden "..__..." folder): name it after the file.
             options.model_args.setdefault("model", run_name(options.model_args["path"]))
-        with _compact_tables():
+        with _compact_tables(), repeats(n) if n is not None else contextlib.nullcontext():
             cli.execute(options)
-    except (ReplayInputError, MissingGenerationError, DataUnavailableError) as error:
+    except (ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError) as error:
         raise CommandError(str(error)) from None
     except ValueError:
         _check_task_names(options.tasks or [], options.include_path)
         raise
+    add_breakdowns(options.output_path, since=started)
+
+
+def _journaled(args: list[str]) -> list[str]:
+    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``."""
+    at = args.index("--journal")
+    if at + 1 == len(args) or args[at + 1].startswith("-"):
+        raise CommandError("--journal needs a file name, e.g. --journal run.journal.jsonl")
+    path, args = args[at + 1], args[:at] + args[at + 2 :]
+    for flag in ("--model", "-M"):
+        if flag in args:
+            at = args.index(flag)
+            backend = args[at + 1]
+            args = args[:at] + ["--model", "journal"] + args[at + 2 :]
+            return [*args, "--model_args", json.dumps({"backend": backend, "journal": path})]
+    raise CommandError("--journal needs the backend named with --model on the command line")
 
 
 def _check_task_names(names: list[str], include_path: str | None) -> None:
@@ -116,6 +145,16 @@ def _check_task_names(names: list[str], include_path: str | None) -> None:
         near = difflib.get_close_matches(name, manager.all_tasks, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(near)}?" if near else "`lm-eval ls tasks` lists the known names"
         raise CommandError(f"task {name!r} not found; {hint}")
+
+
+def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
+    """``args`` without ``--repeats N``, and N (None when not given)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--repeats", type=int)
+    known, rest = parser.parse_known_args(args)
+    return rest, known.repeats
+
+
 
 
 def _export(options: argparse.Namespace) -> None:
@@ -207,6 +246,42 @@ def _reproduce(options: argparse.Namespace) -> None:
     print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(output_path))))
 
 
+def _report(options: argparse.Namespace) -> None:
+    from lm_eval_math500.analysis.report import write_report
+    from lm_eval_math500.analysis.samples import RunReadError
+
+    try:
+        print(write_report(options.run, options.out, options.tokenizer))
+    except RunReadError as error:
+        raise CommandError(str(error)) from None
+
+
+def _compare(options: argparse.Namespace) -> None:
+    from lm_eval_math500.analysis.compare import write_comparison
+    from lm_eval_math500.analysis.samples import RunReadError
+
+    try:
+        print(write_comparison(options.run_a, options.run_b, task=options.task, filter_name=options.filter, out=options.out))
+    except RunReadError as error:
+        raise CommandError(str(error)) from None
+
+
+def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
+    """``report`` and ``compare``: reading finished runs."""
+    report = commands.add_parser("report", help="report.md, report.json and PNG plots for a finished run")
+    report.add_argument("run", help="the --output_path folder of a finished run (or its results_*.json)")
+    report.add_argument("--out", help="folder for the report (default: beside the results file)")
+    report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens with (default: the run's model)")
+    report.set_defaults(handler=_report)
+    compare = commands.add_parser("compare", help="compare two runs problem by problem (McNemar, paired bootstrap)")
+    compare.add_argument("run_a", help="the first run's --output_path folder (or results_*.json)")
+    compare.add_argument("run_b", help="the second run's --output_path folder (or results_*.json)")
+    compare.add_argument("--task", help="the task to compare (default: the runs' only common task)")
+    compare.add_argument("--filter", help="extraction filter (default: the task's first)")
+    compare.add_argument("--out", help="write one JSON line per problem here")
+    compare.set_defaults(handler=_compare)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -217,7 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run",
         help="lm-eval run with these tasks included and --model replay (re-grade saved generations); "
-        "see run --help",
+        "--journal FILE keeps every generation in FILE and resumes from it; see run --help",
         add_help=False,
     )
 
@@ -257,6 +332,7 @@ def _parser() -> argparse.ArgumentParser:
         "--style", choices=VARIANT_CHOICES, dest="variant", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
     grade_cmd.set_defaults(handler=_grade)
+    _add_analysis_commands(commands)
     return parser
 
 

@@ -181,7 +181,9 @@ def test_grade_reads_a_long_response_from_a_file(tmp_path):
     path.write_text(LONG_RESPONSE, encoding="utf-8")
     result = run_cli("grade", "--gold", "0.5", "--response-file", str(path))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"correct": True, "format_ok": True, "pred": "\\frac{1}{2}", "timed_out": False}
+    assert json.loads(result.stdout) == {
+        "correct": True, "reason": "numeric value equal", "format_ok": True, "pred": "\\frac{1}{2}", "timed_out": False,
+    }
 
 
 def test_grade_reads_the_response_from_standard_input():
@@ -235,5 +237,5 @@ def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
     assert repeated["correct"] == pytest.approx(2 / 3)
     assert repeated["pred"] == ["2", "3", "2"] and repeated["pred_text"] == ["2", "3", "2"]
     assert set(export("tags")) == {
-        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "format_ok",
+        "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
     }  # fmt: skip

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from lm_eval_math500.harness.filters import ExtractAnswer, Request
 from lm_eval_math500.harness.metrics import doc_verdict
@@ -81,6 +84,22 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """One problem's row of the samples file under one filter: the per-problem values the harness
+    logged (``accuracy``, ``pass@k``, ...), read as they are, without regrading.
+
+    Attributes:
+        doc_id: the harness's index of the problem within the task.
+        doc: the problem in the tasks' one schema.
+        scores: every metric the task logged for the problem, by name.
+    """
+
+    doc_id: int
+    doc: Mapping[str, Any]
+    scores: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class TaskRun:
     """One task of a run: its aggregated results, its configuration and where its samples are.
 
@@ -118,29 +137,41 @@ class TaskRun:
         stderr = self.results.get(f"{metric}_stderr,{filter_name}")
         return float(self.results[key]), float(stderr) if isinstance(stderr, (int, float)) else None
 
+    def logged(self, filter_name: str | None = None) -> list[Logged]:
+        """Every problem's logged metric values under ``filter_name`` (default: the first filter)."""
+        rows = self._rows(filter_name or self.filters[0])
+        return [
+            Logged(row["doc_id"], row["doc"], {name: float(row[name]) for name in row.get("metrics", []) if name in row})
+            for row in rows
+        ]
+
     def problems(self, filter_name: str | None = None) -> list[Problem]:
         """Every problem with its graded responses under ``filter_name`` (default: the first filter)."""
-        if self.samples_file is None:
-            raise RunReadError(
-                f"task {self.name} has no samples file; run lm_eval with --log_samples to analyse problems"
-            )
         filter_name = filter_name or self.filters[0]
-        settings = self._filter_settings(filter_name)
-        rows = sorted(
-            (row for row in _read_jsonl(self.samples_file) if row.get("filter") == filter_name),
-            key=lambda row: row["doc_id"],
-        )
-        if not rows:
-            raise RunReadError(f"{self.samples_file} has no rows for filter {filter_name!r}")
+        settings = self.filter_settings(filter_name)
+        rows = self._rows(filter_name)
         texts = [[text if isinstance(text, str) else "" for group in row["resps"] for text in group] for row in rows]
         docs = [row["doc"] for row in rows]
+        # Identical repeats (greedy decoding, short answers) are extracted once per problem.
+        distinct = [list(dict.fromkeys(group)) for group in texts]
         requests = [Request.of(_arguments(row)) for row in rows]
-        extractions = ExtractAnswer(**settings).extract(texts, docs, requests)
+        extracted_once = ExtractAnswer(**settings).extract(distinct, docs, requests)
+        extractions = [
+            _spread(group, dict(zip(unique, done, strict=True)))
+            for group, unique, done in zip(texts, distinct, extracted_once, strict=True)
+        ]
         problems = []
-        for row, group, extracted in zip(rows, texts, extractions, strict=True):
+        graded = tqdm(
+            zip(rows, texts, extractions, strict=True),
+            total=len(rows), desc=f"Grading {self.name} ({filter_name})", unit="problem", leave=False,
+        )  # fmt: skip
+        for row, group, extracted in graded:
             responses = []
+            outcomes: dict[str | None, Any] = {}  # repeats often give the same answer: grade it once
             for text, extraction in zip(group, extracted, strict=True):
-                outcome = doc_verdict(extraction.answer, row["doc"])
+                if extraction.answer not in outcomes:
+                    outcomes[extraction.answer] = doc_verdict(extraction.answer, row["doc"])
+                outcome = outcomes[extraction.answer]
                 responses.append(
                     Response(
                         text, extraction.answer, extraction.format_ok, outcome.correct, outcome.timed_out,
@@ -150,7 +181,26 @@ class TaskRun:
             problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses)))
         return problems
 
-    def _filter_settings(self, filter_name: str) -> dict[str, Any]:
+    def _rows(self, filter_name: str) -> list[dict[str, Any]]:
+        """The samples file's rows for ``filter_name``, by doc_id."""
+        rows = self._rows_by_filter.get(filter_name, [])
+        if not rows:
+            raise RunReadError(f"{self.samples_file} has no rows for filter {filter_name!r}")
+        return rows
+
+    @cached_property
+    def _rows_by_filter(self) -> dict[str, list[dict[str, Any]]]:
+        """The samples file read once: rows grouped by filter, each group sorted by doc_id."""
+        if self.samples_file is None:
+            raise RunReadError(
+                f"task {self.name} has no samples file; run lm_eval with --log_samples to analyse problems"
+            )
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in _read_jsonl(self.samples_file):
+            grouped.setdefault(row.get("filter"), []).append(row)
+        return {name: sorted(rows, key=lambda row: row["doc_id"]) for name, rows in grouped.items()}
+
+    def filter_settings(self, filter_name: str) -> dict[str, Any]:
         """The keyword arguments the task gave its extraction filter ``filter_name``."""
         for entry in self.config.get("filter_list", []):
             if entry["name"] == filter_name:
@@ -225,6 +275,11 @@ def read_run(path: str | Path) -> Run:
 def _samples_file(folder: Path, task: str, stamp: str) -> Path | None:
     path = folder / f"samples_{task}_{stamp}.jsonl"
     return path if path.is_file() else None
+
+
+def _spread(group: list[str], by_text: Mapping[str, Any]) -> list[Any]:
+    """Each text's extraction, looked up among the distinct texts' extractions."""
+    return [by_text[text] for text in group]
 
 
 def _arguments(row: Mapping[str, Any]) -> list[Any]:

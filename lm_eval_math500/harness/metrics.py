@@ -12,6 +12,7 @@ from typing import Any
 
 from lm_eval_math500.grader.equivalence import Verdict, grade_answer
 from lm_eval_math500.harness.filters import Extraction
+from lm_eval_math500.harness.sampling import sampling_scores
 
 
 def _samples(results: list[Any]) -> list[Extraction]:
@@ -37,12 +38,14 @@ def _scores(samples: list[Extraction], verdicts: list[Verdict]) -> dict[str, flo
         "grader_timeouts": fmean(v.timed_out for v in verdicts),
         "unfinished": fmean(s.unfinished for s in samples),
         "budget_reached": fmean(s.budget_reached for s in samples),
+        **sampling_scores([s.answer for s in samples], [v.correct for v in verdicts]),
     }
 
 
 def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, float]:
     """``accuracy``, ``format_ok``, ``grader_timeouts``, ``unfinished`` and ``budget_reached``,
-    averaged over the repeats (mean@k)."""
+    averaged over the repeats (avg@n); with several repeats also ``pass@k`` and ``maj@k``
+    (:mod:`lm_eval_math500.harness.sampling`)."""
     return _scores(*_graded(doc, results))
 
 

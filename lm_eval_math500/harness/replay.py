@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,13 @@ def _generations_of(row: dict[str, Any]) -> list[str]:
     return []
 
 
-def read_generations(path: str | Path) -> dict[str, list[str]]:
-    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once."""
+def read_generations(
+    path: str | Path, key_of: Callable[[dict[str, Any]], str] | None = None
+) -> dict[str, list[str]]:
+    """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once.
+
+    ``key_of`` keys each row another way instead (the journal keys rows by request).
+    """
     if not Path(path).is_file():
         raise ReplayInputError(f"replay file {path} does not exist; pass a saved-generations JSONL as path=FILE")
     saved: dict[str, list[str]] = defaultdict(list)
@@ -125,6 +130,9 @@ def read_generations(path: str | Path) -> dict[str, list[str]]:
                 if identity in seen_docs:
                     continue
                 seen_docs.add(identity)
+            if key_of is not None:
+                saved[key_of(row)].extend(_generations_of(row))
+                continue
             problem = _problem_of(row)
             if problem is None:
                 raise ReplayInputError(

@@ -1,0 +1,127 @@
+"""Several samples per problem: pass@k, majority votes over equivalent answers, and the run setting.
+
+With ``repeats`` = n the task's ``accuracy`` is avg@n (the mean over problems of each problem's
+share of right samples) with its standard error. On top of it, per problem:
+
+- ``pass@k``: the unbiased estimator of Chen et al. (2021), 1 - C(n-c, k) / C(n, k) with c right
+  samples of n, for k = 1, 2, 4, ... and n itself.
+- ``maj@k``: the majority vote of the first k samples (k on the same ladder) is right. Answers vote
+  together when the grader finds them equal, not only when their strings match: every answer equal
+  to the gold is in one class, and each other answer joins the first earlier class whose first
+  answer it equals (:func:`~lm_eval_math500.grader.equivalence.same_in_process`). A sample without
+  an answer does not vote. A tie goes to the class whose first answer came earliest in sampling
+  order; no answer at all is a wrong vote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from lm_eval_math500.grader.equivalence import same_in_process
+
+CORRECT = 0  # the class of answers equal to the gold
+NO_ANSWER = -1  # a sample without an answer: no vote
+
+
+def ladder(n: int) -> list[int]:
+    """The k reported for n samples: powers of two below n, then n."""
+    return [2**i for i in range(max(n - 1, 0).bit_length()) if 2**i < n] + [n]
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Chance that at least one of k samples drawn without replacement from n (c right) is right."""
+    if not 0 < k <= n or not 0 <= c <= n:
+        raise ValueError(f"pass@{k} needs 0 < k <= n and 0 <= c <= n (n={n}, c={c})")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def answer_classes(answers: Sequence[str | None], correct: Sequence[bool]) -> list[int]:
+    """The vote class of each sample: ``CORRECT``, ``NO_ANSWER`` or a wrong class numbered 1, 2, ...
+
+    Wrong answers are grouped by identical text first, then by the grader's in-process equality
+    with each earlier class's first answer, so the cost grows with the distinct answers, not n.
+    """
+    labels: dict[str, int] = {}
+    first_of_class: list[str] = []
+    classes = []
+    for answer, right in zip(answers, correct, strict=True):
+        if right:
+            classes.append(CORRECT)
+        elif not answer:
+            classes.append(NO_ANSWER)
+        else:
+            if answer not in labels:
+                match = next((i for i, first in enumerate(first_of_class) if same_in_process(answer, first)), None)
+                if match is None:
+                    first_of_class.append(answer)
+                    match = len(first_of_class) - 1
+                labels[answer] = match + 1
+            classes.append(labels[answer])
+    return classes
+
+
+def majority(classes: Sequence[int]) -> int | None:
+    """The index of the first sample of the winning class (ties: earliest class), None without votes."""
+    votes = Counter(c for c in classes if c != NO_ANSWER)
+    if not votes:
+        return None
+    first = {}
+    for index, c in enumerate(classes):
+        first.setdefault(c, index)
+    winner = max(votes, key=lambda c: (votes[c], -first[c]))
+    return first[winner]
+
+
+def sampling_scores(answers: Sequence[str | None], correct: Sequence[bool]) -> dict[str, float]:
+    """``pass@k`` and ``maj@k`` of one problem for every k of :func:`ladder`; nothing for one sample."""
+    n = len(answers)
+    if n < 2:
+        return {}
+    right = sum(correct)
+    classes = answer_classes(answers, correct)
+    scores: dict[str, float] = {}
+    for k in ladder(n):
+        scores[f"pass@{k}"] = pass_at_k(n, right, k)
+    for k in ladder(n):
+        winner = majority(classes[:k])
+        scores[f"maj@{k}"] = float(winner is not None and classes[winner] == CORRECT)
+    return scores
+
+
+@contextmanager
+def repeats(n: int) -> Iterator[None]:
+    """While open, every task lm-eval loads samples each problem ``n`` times (its ``repeats``).
+
+    lm-eval has no command-line setting for a task's ``repeats``; this sets it on each task as the
+    task manager builds it, the way ``task.set_config(key="repeats", value=n)`` does from Python.
+    """
+    if n < 1:
+        raise ValueError(f"--repeats must be at least 1, got {n}")
+    from lm_eval.api.metrics import mean
+    from lm_eval.tasks import TaskManager
+
+    original = TaskManager.load
+
+    def load(self: TaskManager, *args: Any, **kwargs: Any) -> Any:
+        loaded = original(self, *args, **kwargs)
+        for task in loaded["tasks"].values():
+            task.set_config(key="repeats", value=n)
+            # Declare the added metrics as lm-eval does for metrics a function expands into, so the
+            # table marks them higher-is-better instead of warning that it falls back to the mean.
+            for k in ladder(n) if n > 1 else []:
+                for name in (f"pass@{k}", f"maj@{k}"):
+                    task._aggregation_list.setdefault(name, mean)
+                    task._higher_is_better.setdefault(name, True)
+        return loaded
+
+    TaskManager.load = load
+    try:
+        yield
+    finally:
+        TaskManager.load = original
