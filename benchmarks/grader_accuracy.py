@@ -4,7 +4,8 @@ PRM800K rows: each grader gets `model_answer` (already extracted) and the gold a
 (Math-Verify gets both inside `$...$`, which its LaTeX extraction needs).
 ProcessBench rows: each grader gets the whole `model_solution` (our grader with variant
 question_only). Our grader also gets the problem text, so form requirements can be checked.
-Rows audited as `suspect_label` are left out.
+Rows audited as `suspect_label`, `label_conflict` (labels that contradict each other) or
+`ambiguous` are left out: what remains are the consistent rows.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from lm_eval_math500 import Verdict, extract_answer, grade, grade_answer
 
 FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
+LEFT_OUT = ("suspect_label", "label_conflict", "ambiguous")
 
 
 def load_rows(data: Path, name: str) -> list[dict]:
-    """The rows of one graderbench file, without those whose label the audit distrusts."""
+    """The consistent rows of one graderbench file: without those whose label the audit distrusts,
+    finds ambiguous, or that contradict other rows."""
     rows = [json.loads(line) for line in (data / name).open()]
-    return [r for r in rows if not (r.get("audit") or "").startswith("suspect_label")]
+    return [r for r in rows if not (r.get("audit") or "").startswith(LEFT_OUT)]
 
 
 def ours(row: dict) -> Verdict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from lm_eval_math500.grader.forms import broken_rule
@@ -22,15 +22,20 @@ from lm_eval_math500.grader.parser import (
     Branch,
     Const,
     EvalError,
+    Func,
+    Inv,
     List,
     Matrix,
+    Mixed,
     Mul,
     Neg,
     Node,
     Num,
     ParseError,
     Pm,
+    Pow,
     Rel,
+    Root,
     Seq,
     Set,
     Union,
@@ -42,6 +47,7 @@ from lm_eval_math500.grader.parser import (
     parse,
     stated_value,
     variables,
+    walk,
 )
 from lm_eval_math500.grader.worker import POOL
 
@@ -113,19 +119,24 @@ _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _INF = Const("inf")
 
 
+def _named(node: Node) -> bool:
+    """A variable or a function value such as `g(t)`: what an inequality bounds."""
+    return lone_var(node) or (isinstance(node, Mul) and len(node.factors) == 2 and all(map(lone_var, node.factors)))
+
+
 def _as_interval(node: Node) -> Node:
-    """A one-variable inequality (`x > 3`, `1 < x \\le 2`) as the interval it describes."""
+    """A one-variable inequality (`x > 3`, `1 < x \\le 2`, `0 < g(t) < 1`) as the interval it describes."""
     if not isinstance(node, Rel) or any(op not in _FLIP for op in node.ops):
         return node
     parts, ops = list(node.parts), list(node.ops)
-    if len(parts) == 2 and not lone_var(parts[0]) and lone_var(parts[1]):
+    if len(parts) == 2 and not _named(parts[0]) and _named(parts[1]):
         parts, ops = parts[::-1], [_FLIP[ops[0]]]
-    if len(parts) == 2 and lone_var(parts[0]) and not variables(parts[1]):
+    if len(parts) == 2 and _named(parts[0]) and not variables(parts[1]):
         bound, op = parts[1], ops[0]
         if op in ("<", "<="):
             return Seq("(", ")" if op == "<" else "]", (Neg(_INF), bound))
         return Seq("(" if op == ">" else "[", ")", (bound, _INF))
-    if len(parts) == 3 and lone_var(parts[1]) and not variables(parts[0]) and not variables(parts[2]):
+    if len(parts) == 3 and _named(parts[1]) and not variables(parts[0]) and not variables(parts[2]):
         if all(op in ("<", "<=") for op in ops):
             lo, hi = parts[0], parts[2]
         elif all(op in (">", ">=") for op in ops):
@@ -219,15 +230,37 @@ def _has_pm(node: Node) -> bool:
     return not isinstance(node, Branch) and has_kind(node, Pm)
 
 
+def _value_stated(node: Node, other: Node) -> Node:
+    """`\\tan A = 2`, `|PQ| = 5`, `\\sin^2 t + \\cos^2 t = 1`: an equation whose last side is
+    free of variables states that value, when the other answer is a value and not an equation."""
+    if isinstance(other, Rel) or not isinstance(node, Rel) or any(op != "=" for op in node.ops):
+        return node
+    return node if variables(node.parts[-1]) else node.parts[-1]
+
+
+def _labelled(node: Node) -> dict[str, Node] | None:
+    """`a = 2, b = 5`: a list whose members each name a different variable, by name."""
+    if not isinstance(node, List):
+        return None
+    named = {}
+    for item in node.items:
+        if not (isinstance(item, Rel) and item.ops == ("=",) and lone_var(item.parts[0])):
+            return None
+        named[item.parts[0].name] = item.parts[1]
+    return named if len(named) == len(node.items) else None
+
+
 def _compared(p: Node, g: Node) -> tuple[Node, Node]:
     """The two trees as compared: stated values, inequalities as intervals, and a bare `a, b`
     as the point `(a, b)` when the gold is one (same order required)."""
     if isinstance(p, Rel) and isinstance(g, Rel):
-        ap, ag = stated_value(p), stated_value(g)
-        if isinstance(ap, Rel) or isinstance(ag, Rel) or variables(ap) or variables(ag):
+        ap, ag = _as_interval(stated_value(p)), _as_interval(stated_value(g))
+        both_intervals = isinstance(ap, Seq) and isinstance(ag, Seq)
+        if not both_intervals and (isinstance(ap, Rel) or isinstance(ag, Rel) or variables(ap) or variables(ag)):
             ap, ag = p, g  # two equations with unknowns: compare them as equations
     else:
         ap, ag = stated_value(p), stated_value(g)
+        ap, ag = _value_stated(ap, ag), _value_stated(ag, ap)
     p, g = _as_interval(ap), _as_interval(ag)
     if isinstance(p, List) and isinstance(g, Seq) and (g.open, g.close) == ("(", ")"):
         p = Seq("(", ")", p.items)
@@ -244,6 +277,10 @@ def _same(p: Node, g: Node) -> bool | None:
 
 def _judge(p: Node, g: Node) -> tuple[bool | None, str]:
     """`_same` of two compared trees, and the kind of comparison made (for a verdict's reason)."""
+    named_p, named_g = _labelled(p), _labelled(g)
+    if named_p and named_g:  # labelled parts match by name
+        same = named_p.keys() == named_g.keys() and _all_same([named_p[k] for k in named_g], list(named_g.values()))
+        return same, "labelled parts"
     if isinstance(p, (List, Set)) or isinstance(g, (List, Set)) or (
         (_has_pm(p) or _has_pm(g)) and not (isinstance(p, Seq) or isinstance(g, Seq))
     ):
@@ -331,6 +368,37 @@ def _same_ratio(p: str, g: str) -> bool:
 _OUTCOME = {True: "equal", False: "differs", None: "undecided"}
 
 
+def _plain_number(node: Node) -> bool:
+    """A number as one writes a result: an integer, decimal, fraction or mixed number, signed, or
+    in scientific notation (`1.5 \\times 10^{5}`)."""
+    match node:
+        case Num() | Mixed():
+            return True
+        case Neg(arg):
+            return _plain_number(arg)
+        case Mul((Num(), Inv(Num()))) | Mul((Neg(Num()), Inv(Num()))):
+            return True
+        case Mul((Num(), Pow(Num(ten), exp))) if ten == 10:
+            return _plain_number(exp)
+        case Pow(Num(ten), exp) if ten == 10:
+            return _plain_number(exp)
+    return False
+
+
+def _unfinished(p: Node, g: Node) -> str | None:
+    """Why `p` is not yet an answer to the number `g` (both as compared), or None: it still has
+    free variables (an echo of the expression asked about), or it is arithmetic on numbers left
+    undone."""
+    if not _plain_number(g):
+        return None
+    if variables(p):
+        return "an expression, not a value"
+    if not _plain_number(p) and not any(isinstance(n, (Const, Root, Func)) for n in walk(p)) \
+            and not isinstance(p, (List, Set, Seq, Matrix, Union, Rel)):
+        return "arithmetic left undone"
+    return None
+
+
 def _decide(p: str, g: str, deadline: float) -> Verdict:
     """Value equality of two canonical strings; symbolic work gets what is left until `deadline`."""
     if p == g:
@@ -348,7 +416,13 @@ def _decide(p: str, g: str, deadline: float) -> Verdict:
         same_base = not (based_p and based_g) or based_p.group(2) == based_g.group(2)
         same = same_base and digits_p.upper() == digits_g.upper()
         return Verdict(same, "same digits in the same base" if same else "different digits or base")
+    if (":" in p) != (":" in g) and (p + g).count(":") == 1:  # `3:4` for 3/4: the ratio's value
+        ratio, number = (p, g) if ":" in p else (g, p)
+        first, second = ratio.rsplit("=", 1)[-1].split(":")
+        decided = _decide(f"\\frac{{{first}}}{{{second}}}", number, deadline)
+        return replace(decided, reason=f"ratio as a number: {decided.reason}")
     if ":" in p or ":" in g:
+        p = p.rsplit("=", 1)[-1] if "=" in p and "=" not in g else p  # `AB:BC = 3:4`
         same = _same_ratio(p, g)
         return Verdict(same, "same ratio or time" if same else "different ratio or time")
     try:
@@ -361,7 +435,11 @@ def _decide(p: str, g: str, deadline: float) -> Verdict:
             return Verdict(False, "timed out in the symbolic check", timed_out=True)
         same = bool(reply["equal"])
         return Verdict(same, "symbolic check (Math-Verify): " + ("equal" if same else "not equal"))
-    same, kind = _judge(*_compared(pt, gt))
+    compared = _compared(pt, gt)
+    unfinished = _unfinished(*compared)
+    if unfinished:
+        return Verdict(False, unfinished)
+    same, kind = _judge(*compared)
     return Verdict(bool(same), f"{kind} {_OUTCOME[same]}")
 
 
@@ -376,6 +454,29 @@ def same_in_process(a: str, b: str) -> bool:
         return False
 
 
+_PERCENT = re.compile(r"\\?%")
+_ASKS_RATIO = re.compile(r"\bratio\b|\$?\b[a-z]\s*:\s*[a-z]\b\$?", re.IGNORECASE)
+# The options of a multiple-choice problem: `(C) Plane`, `\textbf{(C) }Plane`.
+_OPTION = re.compile(r"\(([A-Z])\)\s*\}?\s*([^\n()$]{1,60}?)\s*(?=\\qquad|\([A-Z]\)|\\textbf|\n|$)")
+_HALF_DAY = re.compile(r"\s*(?:\\text\{\s*)?\b[ap]\.?\s*m\.?\s*\}?\s*$", re.IGNORECASE)
+_NO_HALF_DAY = re.compile(r"without[^.]{0,40}\ba\.?m\.?\W+(?:or|and)\W+p\.?m\b", re.IGNORECASE)
+
+
+def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
+    """What the problem settles about how the answers are written: the content of an option
+    stands for its letter, and a time asked without a.m./p.m. drops them on both sides."""
+    options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)}
+    if len(options) >= 2:
+        letters = {text: letter for letter, text in options.items()}
+        for side in ("pred", "gold"):
+            text = canonical(pred if side == "pred" else gold).lower()
+            if text in letters:
+                pred, gold = (f"({letters[text]})", gold) if side == "pred" else (pred, f"({letters[text]})")
+    if _NO_HALF_DAY.search(problem):
+        pred, gold = _HALF_DAY.sub("", pred), _HALF_DAY.sub("", gold)
+    return pred, gold
+
+
 def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
                  timeout: float = TIME_LIMIT) -> Verdict:
     """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the order."""
@@ -384,12 +485,21 @@ def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
         return Verdict(False, "no final answer")
     if not pred.strip() or not gold or not gold.strip():
         return Verdict(False, "empty answer", pred)
+    graded = pred
+    if problem:
+        pred, gold = _read_with_problem(pred, gold, problem)
     p, g = canonical(pred), canonical(gold)
     try:
         decided = _decide(p, g, deadline)
+        if not decided.correct and _PERCENT.search(pred) and not _PERCENT.search(gold):
+            as_fraction = _decide(f"\\frac{{{p}}}{{100}}", g, deadline)  # `40\%` for 2/5
+            decided = replace(as_fraction, reason=f"percentage: {as_fraction.reason}") if as_fraction.correct else decided
     except (ArithmeticError, RecursionError, ValueError):
         # an answer the checks cannot handle is wrong, never an exception
-        return Verdict(False, "not computable", pred)
+        return Verdict(False, "not computable", graded)
+    pred = graded
+    if decided.correct and problem and ":" in g and ":" not in p and _ASKS_RATIO.search(problem):
+        return Verdict(False, f"{decided.reason}; rejected: a number for the ratio asked", pred)
     if decided.correct and problem:
         try:
             rule = broken_rule(pred, gold, problem)
@@ -407,25 +517,41 @@ def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: 
 
     1. An empty prediction or gold is wrong.
     2. Both answers are brought to a decoration-free string (no ``$``, outer ``\boxed``, ``\text``,
-       trailing units, degrees, ``%``, spacing, ``\left``/``\right``, thousands separators);
-       equal strings are equal (``same string``).
+       trailing units and nouns, ordinals, degrees, ``%``, spacing, ``\left``/``\right``,
+       thousands separators, which inside a bracket are list commas); an exact value followed by
+       ``\approx`` and its decimal is the exact value; answers in words have one spelling
+       (``no solution`` is ``\emptyset``, ``all real numbers`` is ``(-\infty,\infty)``, ``Wed`` is
+       Wednesday); equal strings are equal (``same string``).
     3. Words (two or more letters only) compare ignoring case; a multiple-choice gold such as
-       ``(C)`` compares the letter; a numeral with a base subscript (``4210_5``) compares digits
-       and base; ``a:b`` is a ratio (``2:4`` equals ``1:2``, not ``1/2``) and ``h:m:s`` a time.
-    4. Answers the in-process parser reads compare by structure: a stated value counts as its
-       value (``x = 3`` is 3); a one-variable inequality is its interval; comma lists and sets are
-       unordered (each member once, nothing missing, nothing extra; ``\pm`` stands for both
-       signs); tuples and intervals are ordered and keep their brackets; matrices compare entry by
-       entry; equations are equal up to a nonzero scale factor. Numbers compare exactly as
-       rationals (``0.333`` is not ``1/3``); only irrational values get float round-off
-       (relative ``REL_TOL``); expressions in variables must agree at three sets of rational
-       test points (``symbolic identity``).
-    5. Answers the parser cannot read go to Math-Verify in a child process that is killed at the
+       ``(C)`` compares the letter, and with `problem` the content of an option stands for its
+       letter; a numeral with a base subscript (``4210_5``) compares digits and base; ``a:b`` is a
+       ratio (``2:4`` equals ``1:2``) worth its value (``1/2``); ``h:m:s`` is a time, and a time
+       with a.m./p.m. is its 24-hour time (``4:30`` is not ``4:30 p.m.`` unless the problem asks
+       for the time without a.m. or p.m.).
+    4. Against a numeric gold, an answer that still has free variables (an echo of the expression
+       asked about) or arithmetic left undone on numbers (``3 + 4\cdot 25``, ``\binom{8}{2}``,
+       ``6!``) is wrong; fractions, mixed numbers, decimals and scientific notation are numbers.
+    5. Answers the in-process parser reads compare by structure: a stated value counts as its
+       value (``x = 3`` is 3, ``\tan A = 2`` is 2); labelled parts match by name (``a = 2, b = 5``);
+       a one-variable inequality (``0 < g(t) < 1``) and ``x \in [a, b]`` are intervals; comma
+       lists and sets are unordered (each member once, nothing missing, nothing extra; ``\pm``
+       stands for both signs); tuples and intervals are ordered and keep their brackets; matrices
+       compare entry by entry; equations are equal up to a nonzero scale factor. Numbers compare
+       exactly as rationals (``0.333`` is not ``1/3``); only irrational values get float round-off
+       (relative ``REL_TOL``); odd roots of negative numbers are real; expressions in variables
+       must agree at three sets of rational test points (``symbolic identity``). A percentage
+       also counts as its value over 100 (``40\%`` for 2/5).
+    6. Answers the parser cannot read go to Math-Verify in a child process that is killed at the
        time limit; a cut-off check is wrong (``timed out``).
-    6. If `problem` is given and the values are equal, each form the problem asks for and the
-       gold obeys (``common fraction``, ``simplest radical form``, ``interval notation``, ...;
-       the table ``forms.RULES``) must hold for the prediction too.
-    7. An answer none of the checks can handle is wrong; nothing raises.
+    7. The form policy. A form is enforced only when the problem states it and the gold has it
+       (the table ``forms.RULES``): "common fraction" means p/q in lowest terms (not a decimal, a
+       mixed number or an unreduced fraction); "simplest radical form"; "rationalize the
+       denominator"; "expand"; "factor"; "in the form y = mx + b"; A > 0 and gcd 1 for plane and
+       line equations; "interval notation"; "a:b"; "in base b". Without such a statement any
+       exact value-equal form is right: a decimal for a terminating fraction, a mixed number, an
+       unreduced fraction, a factored form, a percentage, a ratio. A list asked "separated by
+       commas" may use ``\pm`` shorthand.
+    8. An answer none of the checks can handle is wrong; nothing raises.
 
     Args:
         pred: the extracted answer (LaTeX or plain text).

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from lm_eval_math500.grader.parser import ParseError, parse
-from lm_eval_math500.grader.latex import brace_end, canonical
+from lm_eval_math500.grader import prose
+from lm_eval_math500.grader.latex import brace_end
 from lm_eval_math500.grader.equivalence import same_in_process
 from lm_eval_math500.grader.formats import (
     DEEPTHINK,
@@ -31,20 +31,8 @@ _CORRECTION = re.compile(
 )
 # Working between two boxes: an equation, a relation or a new row of an aligned derivation.
 _WORKING = re.compile(r"=|<|>|\\le|\\ge|\\\\")
-# Phrases that state the final answer in prose; the answer runs to the end of that line.
-_STATED = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|\*\*answer:?\*\*:?|"
-    r"^#+\s*answer\b:?|^####)",
-    re.IGNORECASE | re.MULTILINE,
-)
-_JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-# Math spans that are unambiguous in prose (a single `$` is often a currency sign there).
-_DISPLAY_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-# `$...$` in prose counts as math only with a command or letter inside (not `$25 + $10`).
-_DOLLAR_MATH = re.compile(r"(?<!\$)\$([^$\n]*[\\A-Za-z][^$\n]*)\$(?!\$)")
-_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
-_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
+# The name written just before a box: `a = \boxed{2}`, `$b=$ \boxed{5}`.
+_LABEL = re.compile(r"(?<![\\\w])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 _MAX_STATED = 300
 _WINDOW = 65536
 
@@ -76,6 +64,12 @@ def _boxes(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _labels_differ(text: str, first: int, second: int) -> bool:
+    """Whether the boxes at `first` and `second` both follow a label (`a =`) and name different things."""
+    a, b = (_LABEL.search(text, max(0, at - 40), at) for at in (first, second))
+    return bool(a and b) and a.group(1) != b.group(1)
+
+
 def _final_box(text: str) -> tuple[bool, str | None]:
     """(box found, answer) from the final group of boxes.
 
@@ -92,9 +86,14 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
         between = text[box[1] : group[0][0]]
+        if _labels_differ(text, box[0], group[0][0]):
+            between = _LABEL.sub("", between)  # `a = \boxed{2}, b = \boxed{5}`: a new label is not working
         if _WORKING.search(between) or _CORRECTION.search(between):
             break
         group.insert(0, box)
+    labels = [_LABEL.search(text, max(0, at - 40), at) for at, _, _ in group]
+    if len(group) > 1 and all(labels) and len({m.group(1) for m in labels}) == len(group):  # labelled parts
+        return True, ", ".join(f"{m.group(1)} = {c}" for m, (_, _, c) in zip(labels, group))
     values: list[str] = []
     for _, _, content in reversed(group):  # of equal values, the last-written form is kept
         if not any(content == v or same_in_process(content, v) for v in values):
@@ -102,102 +101,20 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     return True, ", ".join(reversed(values))
 
 
-def _stated_answer(text: str) -> str | None:
-    """The answer after the last 'final answer is' / 'Answer:' / '####' phrase, or None."""
-    last = None
-    for last in _STATED.finditer(text):
-        pass
-    if last is None:
-        return None
-    rest = text[last.end() : last.end() + _MAX_STATED * 4].lstrip(" \t:*")
-    if rest.startswith("\n"):
-        rest = rest.lstrip()
-    line = rest.split("\n\n", 1)[0].split("\n", 1)[0] if not rest.startswith("$$") else rest
-    spans = list(_MATH_SPAN.finditer(line))
-    if spans:
-        # `$3$ or $4$`: spans joined only by a comma, "or" or "and" are one (list) answer
-        count = 1
-        while count < len(spans) and _JOINER.fullmatch(line, spans[count - 1].end(), spans[count].start()):
-            count += 1
-        ans = ", ".join(next(g for g in m.groups() if g is not None) for m in spans[:count])
-    else:
-        ans = re.sub(r"\.\s.*$", "", line).strip().rstrip(".").strip("* ")
-        if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", ans):
-            num = _NUMBER.search(ans)
-            ans = num.group(0) if num else ans
-    ans = ans.strip().rstrip(".").strip()
-    return ans[:_MAX_STATED * 4] or None
-
-
-def _span_value(body: str) -> str:
-    """The value a concluding math span states: the whole of a single equation between
-    expressions (`x^2 + y^2 = 13`), else what follows the last `=` of a computation chain."""
-    sides = body.split("=")
-    if len(sides) == 2:
-        try:
-            parse(canonical(sides[0]))
-            return body.strip().rstrip(".,").strip()
-        except ParseError:
-            pass
-    return sides[-1].strip().rstrip(".,").strip()
-
-
-def _concluding_value(text: str) -> str | None:
-    """The unstated answer: whichever ends last of the last math span with a number, the last
-    bold number and the last bare number outside spans. A span in parentheses is an aside."""
-    tail_at = max(0, len(text) - _MAX_STATED * 8)
-    tail = text[tail_at:]
-    best_end, best = -1, None
-    spans: list[tuple[int, int]] = []
-    for pattern in (_DISPLAY_SPAN, _BOLD, _DOLLAR_MATH):
-        for m in pattern.finditer(tail):
-            spans.append(m.span())
-            body = next(g for g in m.groups() if g is not None)
-            aside = tail[m.start() - 1 : m.start()] == "(" and tail[m.end() : m.end() + 1] == ")"
-            if m.end() > best_end and re.search(r"\d", body) and not aside:
-                value = _span_value(body)
-                if value:
-                    best_end, best = m.end(), value
-    for number in reversed(list(_NUMBER.finditer(tail))):
-        if not any(a <= number.start() < b for a, b in spans):
-            if number.end() > best_end:
-                return number.group(0)
-            break
-    if best is None and tail_at:
-        return _last_number(text)
-    return best
-
-
-def _last_number(text: str) -> str | None:
-    """The last number in the text (the GSM8K convention when nothing else marks the answer).
-    Scans backwards from the last digit in short windows, so a huge text costs no more."""
-    end = len(text)
-    while True:
-        end = max(text.rfind(d, 0, end) for d in "0123456789") + 1
-        if end == 0:
-            return None
-        while end < len(text) and text[end] in "0123456789.,":
-            end += 1  # the whole digit run, so the window never cuts a number
-        start = max(0, end - 400)
-        last = None
-        for last in _NUMBER.finditer(text, start, end):
-            pass
-        if last is not None:
-            return last.group(0)
-        end = start
-
-
-def _question_only(text: str) -> tuple[bool, str | None]:
-    """(answer committed explicitly, answer): boxed, else stated, else the concluding value.
-    Only the last 64 kB are read: a final answer sits at the end of even a huge response."""
+def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | None]:
+    """(answer committed explicitly, answer): boxed, else stated, else the concluding value; a final
+    statement after the last box wins over it, and a response cut off mid-work states no answer in
+    prose. Only the last 64 kB are read: a final answer sits at the end of even a huge response."""
     text = text[-_WINDOW:]
     boxed, ans = _final_box(text)
-    if boxed:
+    stated = prose.stated_answer(text, problem)
+    if boxed and not (stated and stated.direct and stated.start >= _boxes(text)[-1][1]):
         return True, ans
-    stated = _stated_answer(text)
+    if prose.is_cut_off(text):
+        return False, None
     if stated is not None:
-        return True, stated
-    return False, _concluding_value(text)
+        return True, stated.answer
+    return False, prose.concluding_answer(text, problem)
 
 
 def _tag_content(text: str, open_tag: str, close_tag: str) -> tuple[int, str | None, bool]:
@@ -230,9 +147,10 @@ def _resolve_variant(response: str, variant: VariantChoice) -> Variant:
 
 
 def analyse(
-    response: str, variant: VariantChoice = "auto", mode: FormatMode = "tags"
+    response: str, variant: VariantChoice = "auto", mode: FormatMode = "tags", problem: str | None = None
 ) -> tuple[str | None, bool]:
-    """(final answer or None, format followed) in one pass over the response.
+    """(final answer or None, format followed) in one pass over the response; `problem` lets a
+    prose answer be read with the problem in hand (see :mod:`prose`).
 
     r1_zero: the answer is in the last `<answer>` (closed or running to the end); the format needs
     `</think>`, whitespace, then that tag (mode "cs336": the literal `</think> <answer>` and
@@ -257,14 +175,15 @@ def analyse(
             thinking = DEEPTHINK.thinking_start in response or DEEPTHINK.thinking_end in response
             placed = not thinking or 0 <= response.rfind(DEEPTHINK.thinking_end) < at
             return _inside_tag(content), placed and bool(content.strip())
-        return _question_only(response)[1], False
-    explicit, answer = _question_only(response)
+        return _question_only(response, problem)[1], False
+    explicit, answer = _question_only(response, problem)
     return answer, explicit
 
 
-def extract_answer(response: str, variant: VariantChoice = "auto") -> str | None:
-    """The final answer the response commits to under `variant`, or None (missing or hedged)."""
-    return analyse(response, variant)[0]
+def extract_answer(response: str, variant: VariantChoice = "auto", *, problem: str | None = None) -> str | None:
+    """The final answer the response commits to under `variant`, or None (missing or hedged); with
+    `problem`, a prose answer is read with the problem in hand."""
+    return analyse(response, variant, problem=problem)[0]
 
 
 def check_format(response: str, variant: VariantChoice, *, mode: FormatMode = "tags") -> bool:

@@ -24,9 +24,10 @@ from lm_eval_math500.grader.parser import (
     Node,
     Num,
     ParseError,
-    Pm,
+    Pow,
     Rel,
     Root,
+    Var,
     evaluate,
     has_decimal,
     has_kind,
@@ -130,6 +131,29 @@ def _same_difference(p: Node, g: Node) -> bool:
     return True
 
 
+def _solved_for_a_variable(node: Node) -> bool:
+    """`y = 2x + 3`: an equation whose left side is a lone variable."""
+    return _is_equation(node) and isinstance(node.parts[0], Var)
+
+
+def _expanded(node: Node) -> bool:
+    """No product with a sum among its factors and no whole power of a sum."""
+    for n in walk(node):
+        match n:
+            case Mul(factors) if any(isinstance(f, Add) for f in factors):
+                return False
+            case Pow(Add(), Num(exp)) if exp.denominator == 1 and exp > 1:
+                return False
+    return True
+
+
+def _product(node: Node) -> bool:
+    """A product (or power) of factors, possibly negated: not a sum."""
+    while isinstance(node, Neg):
+        node = node.arg
+    return not isinstance(node, Add)
+
+
 _I = re.IGNORECASE
 # The whole form policy: a row per requirement, with the phrase that asks for it and its check.
 RULES = (
@@ -147,8 +171,12 @@ RULES = (
     FormRule("equation", re.compile(
         r"(?:enter|find|give|write|what is) the equation|equation of (?:the|a|this)|in the form\W*[a-z]\s*=", _I),
              lambda n, g: _is_equation(n), "not an equation", on_stated_value=False),
-    FormRule("comma_list", re.compile(r"separated by commas", _I),
-             lambda n, g: not has_kind(n, Pm), "\\pm for a list"),
+    FormRule("solved_for", re.compile(r"in the form\W*[a-z]\s*=", _I),
+             lambda n, g: _solved_for_a_variable(n), "equation not solved for its variable", on_stated_value=False),
+    FormRule("expanded", re.compile(r"\bexpand\b", _I),
+             lambda n, g: _expanded(n), "product or power of sums left unexpanded"),
+    FormRule("factored", re.compile(r"(?:^|[.?!]\s+)factor\b|\bfactor (?:completely|fully|the expression)", _I),
+             lambda n, g: _product(n), "not written as a product"),
     FormRule("single_fraction", re.compile(r"single fraction", _I),
              lambda n, g: _terms(n) == 1, "a sum for a single fraction"),
     FormRule("simplify", re.compile(r"\bsimplify\b", _I),

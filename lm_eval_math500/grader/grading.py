@@ -24,7 +24,8 @@ def grade(
 
     1. The final answer is extracted under `variant` (``r1_zero``: the last ``<answer>`` tag;
        ``deepthink``: the last ``<SOLUTION>`` tag; ``question_only``: the final group of
-       ``\boxed{}``, else a stated "final answer is", else the concluding value; ``auto``: the
+       ``\boxed{}``, else a stated "final answer is", else the concluding value, read with
+       `problem` in hand (see :mod:`prose`); ``auto``: the
        variant whose tags the response uses). A response that commits to no answer, or hedges
        between different ones, is wrong (``no final answer``).
     2. The output format of `variant` is checked (`format_mode` ``tags`` or ``cs336``) and
@@ -37,7 +38,8 @@ def grade(
         gold: the reference answer.
         variant: the prompt variant whose output format to read: ``auto``, ``r1_zero``,
             ``deepthink`` or ``question_only``.
-        problem: the problem text; when given, the forms it asks for are enforced.
+        problem: the problem text; when given, a prose answer is read with it in hand and the
+            forms it asks for are enforced.
         format_mode: ``tags`` (whitespace-tolerant tags) or ``cs336`` (literal tag strings).
         timeout: the most seconds the verdict may take (plus a few milliseconds); a comparison
             cut off there is wrong and flagged ``timed_out``.
@@ -58,5 +60,5 @@ def grade(
         >>> grade("I am not sure.", "7", variant="r1_zero").reason
         'no final answer'
     """
-    pred, format_ok = analyse(response, variant, format_mode)
+    pred, format_ok = analyse(response, variant, format_mode, problem)
     return replace(grade_answer(pred, gold, problem=problem, timeout=timeout), format_ok=format_ok)

@@ -35,13 +35,44 @@ _DROP = [
 _UNITS = re.compile(r"(?<=[\w}).\s])\s*(?:(?<!\\)\b[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?[23]\}?)?\s*(?:/\s*)?)+$")
 # "x = 1 or x = 2", "2 and 3": words joining several answers act as commas.
 _ALTERNATIVES = re.compile(r"\s+(?:or|and)\s+")
-_CLOCK = re.compile(r"\s*\b[ap]\.?\s*m\.?$", re.IGNORECASE)
+# `4:30 p. m.`: the half-day marker of a clock time, its spaces to be closed up.
+_CLOCK_WORDS = re.compile(r"(?<=\d)\s*\b[ap]\.?\s*m\.?$", re.IGNORECASE)
 # A space only matters right after a command name (`\\pi r`); every other space is dropped.
 _SPACE = re.compile(r"(\\[a-zA-Z]+)?\s+(?=([a-zA-Z])?)")
 _SHORT_FRAC = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _SHORT_FRAC2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d)")
 _SHORT_SQRT = re.compile(r"\\sqrt\s*(\d)")
 _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,]|\.\d*,)")
+# Thousands separators no one writes as a list comma: `1{,}024`, `1,\!024`, `1,\! 024`.
+_MARKED_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!\s*)(?=\d{3}(?!\d))")
+# `12^{th}`, `3rd`: an ordinal suffix after a number.
+_ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*)?\{?\s*(?:st|nd|rd|th)\s*\}?(?![a-zA-Z])")
+_ASCII_RELATIONS = [(re.compile(r"!="), r"\\ne "), (re.compile(r"<="), r"\\le "), (re.compile(r">="), r"\\ge ")]
+# `(1,3)or(3,1)`: a word joining two bracketed answers without spaces.
+_GLUED_ALTERNATIVES = re.compile(r"(?<=[)\]])\s*(?:or|and)\s*(?=[(\[])")
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
+           "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_VULGAR_CHAR = re.compile("[" + "".join(_VULGAR) + "]")
+# `2.5e-3`, `3E5`: scientific notation written the programming way.
+_E_NOTATION = re.compile(r"(?<![\w\\.])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
+# An exact value followed by its decimal approximation: the exact value is the answer.
+_APPROX = re.compile(r"(?<=\S)\s*(?:\\approx|≈).*$", re.DOTALL)
+_BARE_PI = re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2}(?::\d{2})?)(?:\s*([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+# Answers given in words, and their usual spellings, mapped to one form.
+_WORD_ANSWERS = {
+    **dict.fromkeys(["no solution", "no solutions", "no real solutions", "no real solution", "none",
+                     "empty set", "the empty set", "\\{\\}", "\\{ \\}"], "\\emptyset"),
+    **dict.fromkeys(["all real numbers", "all reals", "all real values", "all real x", "real numbers",
+                     "\\mathbb{r}", "\\mathbb r"], "(-\\infty,\\infty)"),
+    **dict.fromkeys(["infinity", "infinite", "positive infinity", "+\\infty", "inf"], "\\infty"),
+    **dict.fromkeys(["undefined", "does not exist", "dne", "not defined", "no value"], "undefined"),
+    **{day[:3]: day for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    **{"tues": "tuesday", "wed": "wednesday", "thur": "thursday", "thurs": "thursday"},
+    **{month[:3]: month for month in ("january", "february", "march", "april", "may", "june", "july",
+                                      "august", "september", "october", "november", "december")},
+    "sept": "september",
+}
 
 
 def brace_end(text: str, start: int) -> int:
@@ -95,19 +126,49 @@ def canonical(text: str) -> str:
     return _canonical(text)
 
 
+def _merge_thousands(m: re.Match[str]) -> str:
+    """`1,234` is a thousand-and-more, except inside a bracket, where a comma separates items."""
+    before = m.string[: m.start()]
+    if before.count("(") + before.count("[") > before.count(")") + before.count("]"):
+        return m.group(0)
+    return m.group(1) + m.group(2).replace(",", "")
+
+
+def _clock(text: str) -> str:
+    """`4:30 p.m.` as `16:30` and `09:15` as `9:15`, so a time without a.m./p.m. stays ambiguous."""
+    m = _TIME.match(text)
+    if not m:
+        return text
+    hour, minute, half = int(m.group(1)), m.group(2), (m.group(3) or "").lower()
+    if half:
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour}:{minute}"
+
+
 @lru_cache(maxsize=16384)
 def _canonical(text: str) -> str:
     text = strip_box(text)
+    text = _APPROX.sub("", text)
+    text = _MARKED_THOUSANDS.sub("", text)
     text = _unwrap(text, _KEEP_CONTENT)
+    text = _GLUED_ALTERNATIVES.sub(",", text)
     text = _ALTERNATIVES.sub(",", text)
     for pattern, repl in _DROP:
         text = pattern.sub(repl, text)
+    for pattern, repl in _ASCII_RELATIONS:
+        text = pattern.sub(repl, text)
+    text = _ORDINAL.sub("", text)
+    text = _VULGAR_CHAR.sub(lambda m: "\\frac{%d}{%d}" % _VULGAR[m.group(0)], text)
+    text = _E_NOTATION.sub(r"\1\\times10^{\2}", text)
+    text = _BARE_PI.sub(r"\\pi ", text)
     text = _SHORT_FRAC.sub(r"\\frac{\1}{\2}", text)
     text = _SHORT_FRAC2.sub(r"\\frac\1{\2}", text)
     text = _SHORT_SQRT.sub(r"\\sqrt{\1}", text)
-    text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
+    text = _THOUSANDS.sub(_merge_thousands, text)
     text = " ".join(text.split()).strip().rstrip(".").strip()
-    stripped = _UNITS.sub("", _CLOCK.sub("", text)).strip()
+    text = _WORD_ANSWERS.get(text.lower(), text)
+    text = _clock(_CLOCK_WORDS.sub(lambda m: m.group(0).replace(" ", ""), text))
+    stripped = _UNITS.sub("", text).strip()
     if stripped and re.search(r"[\d}]", stripped):
         text = stripped
     return _SPACE.sub(lambda m: (m.group(1) or "") + (" " if m.group(1) and m.group(2) else ""), text)

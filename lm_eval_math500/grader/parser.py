@@ -652,7 +652,8 @@ def _power(b: Value, e: Value) -> Value:
     if abs(ce) * max(abs(math.log(abs(cb))), 1.0) > 500:
         raise EvalError("overflow")
     if isinstance(e, Fraction) and e.denominator % 2 == 1 and isinstance(b, Fraction) and b < 0:
-        return -(complex(-float(b)) ** ce)  # odd roots of negatives are real
+        sign = -1 if e.numerator % 2 else 1  # odd roots of negatives are real: (-8)^(2/3) = 4
+        return sign * (complex(-float(b)) ** ce)
     try:
         return cb**ce
     except (OverflowError, ZeroDivisionError):

@@ -117,7 +117,8 @@ class ExtractAnswer(Filter):
         return response + closing if response.rfind(opening) > response.rfind(closing) else response
 
     def _extract(self, response: str, doc: Mapping[str, Any], request: Request) -> Extraction:
-        """Grade only what follows the thinking; an unfinished response has no answer."""
+        """Grade only what follows the thinking; an unfinished response has no answer. The doc's
+        problem text lets a prose answer be read in context."""
         opened = opens_thinking(request.prompt)
         dropped = bool(doc.get(THINK_END_FIELD))  # the backend cut the trace away itself
         thinking = split_thinking(response, opened=opened and not dropped)
@@ -126,7 +127,7 @@ class ExtractAnswer(Filter):
         if thinking.finished:
             # The tagged variants check the thinking's end marker themselves, so they see the whole response.
             graded = response if self.tagged else thinking.answer_part
-            answer, format_ok = analyse(graded, self.variant, self.format_mode)
+            answer, format_ok = analyse(graded, self.variant, self.format_mode, doc.get("problem"))
         stated = format_ok or (self.variant == "r1_zero" and answer is not None)
         if is_unfinished(thinking, budget_reached=reached, answer_stated=stated, trace_dropped=opened and dropped):
             return Extraction(None, False, unfinished=True, budget_reached=reached)
