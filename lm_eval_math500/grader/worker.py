@@ -12,6 +12,7 @@ and a daemonic process (a ``multiprocessing.Pool`` worker) cannot start the work
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -88,6 +89,18 @@ class _Pool:
                 )
                 raise RuntimeError(self.failure) from err
             return self.pool
+
+    def warm_up(self) -> None:
+        """Start the workers in the background now, so that the first verdict finds them running.
+
+        A start that fails is recorded and raised by the next call that needs the workers."""
+        if self.pool is not None or self.failure:
+            return
+        threading.Thread(target=self._start_quietly, name="symbolic-grader-start", daemon=True).start()
+
+    def _start_quietly(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self._started()
 
     def run(self, payload: dict, timeout: float) -> dict | None:
         """Run one ``{"pred", "gold"}`` request within `timeout` seconds: ``{"equal": bool}``, or

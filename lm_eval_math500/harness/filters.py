@@ -12,10 +12,11 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import register_filter
 
 from lm_eval_math500.grader.extraction import analyse
+from lm_eval_math500.grader.formats import FORMATS, FormatMode, VariantChoice
 from lm_eval_math500.grader.thinking import is_unfinished, opens_thinking, split_thinking
+from lm_eval_math500.grader.worker import POOL
 from lm_eval_math500.harness import budget
 from lm_eval_math500.harness.datasets import THINK_END_FIELD, TOKENIZER_FIELD
-from lm_eval_math500.grader.formats import FORMATS, FormatMode, VariantChoice
 
 
 class Extraction(str):
@@ -87,6 +88,9 @@ class ExtractAnswer(Filter):
         tags = fmt.answer_tags if fmt else None
         self.tagged = tags is not None
         self.cut_tags = tags if tags and tags[1] in fmt.stop else None
+        # Grading starts after generation: have the symbolic workers running by then, so that no
+        # verdict's time limit includes their start-up.
+        POOL.warm_up()
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = list(resps)
