@@ -158,11 +158,12 @@ def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
 
 
 def _export(options: argparse.Namespace) -> None:
-    from lm_eval_math500.analysis.export import SamplesFileError, export_rows
+    from lm_eval_math500.analysis.export import export_rows
+    from lm_eval_math500.analysis.samples import RunReadError
 
     try:
         rows = export_rows(options.samples, options.filter)
-    except SamplesFileError as error:
+    except RunReadError as error:
         raise CommandError(str(error)) from None
     with _output(options.output) as out:
         for row in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,6 +27,19 @@ ONLY_SHARED = ("graderbench/", "published_runs/")
 def shared_data_folder() -> Path:
     """The folder ``LM_EVAL_MATH500_SHARED_DATA`` names, else ``../shared/data`` beside the checkout."""
     return Path(os.environ.get(SHARED_DATA_ENV) or DEFAULT_SHARED_DATA).expanduser()
+
+
+# vLLM on these CPU machines: the engine in process, 1 GiB of KV cache, its queue on loopback.
+VLLM_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
+
+
+def console_script(name: str) -> str:
+    """A console script of the running interpreter's environment (else from PATH)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed beside {sys.executable} nor on PATH", pytrace=False)
+    return found
 
 
 # The shared data folder as this run sees it, for tests that read its files directly.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from conftest import VLLM_ENV, console_script
 from tiny_model import ANSWER_TAIL, DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
 
 LIMIT = 3
@@ -45,16 +45,6 @@ R1_ZERO_METRICS = (
 R1_ZERO_FILTERS = ("tags", "cs336")
 R1_ZERO_ANSWER = "p - q"  # what the tiny model answers after <think>
 DEEPTHINK_ANSWER = "\\frac{14}{3}"  # and inside <SOLUTION> after <start_deepthink>
-VLLM_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
-
-
-def _executable(name: str) -> str:
-    """A console script of the running interpreter's environment (else from PATH)."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.is_file() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed beside {sys.executable} nor on PATH", pytrace=False)
-    return found
 
 
 @dataclass
@@ -91,7 +81,7 @@ class _Started:
         self.out.mkdir(parents=True)
         metadata = {"data_dir": str(shared_data), **spec.metadata}
         self.argv = [
-            _executable("lm-eval"), "run",
+            console_script("lm-eval"), "run",
             "--model", spec.model,
             "--model_args", spec.model_args.format(model=model_dir),
             "--include_path", _tasks_dir(),
@@ -157,7 +147,7 @@ def _tasks_dir() -> str:
     """``lm-eval-math500 tasks-dir``, as a user would pass it to ``--include_path``."""
     if not _TASKS_DIR:
         out = subprocess.run(
-            [_executable("lm-eval-math500"), "tasks-dir"], capture_output=True, text=True, check=True, timeout=120
+            [console_script("lm-eval-math500"), "tasks-dir"], capture_output=True, text=True, check=True, timeout=120
         )
         _TASKS_DIR.append(out.stdout.strip())
     return _TASKS_DIR[0]

@@ -96,3 +96,17 @@ def test_first_symbolic_call_of_a_fresh_process_is_decided_within_the_limit():
     code = f"from lm_eval_math500 import grade; v = grade({response!r}, '9'); print(v.correct, v.timed_out)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]
+
+
+def test_the_task_filter_starts_the_symbolic_workers_before_any_verdict():
+    """The harness filters every response before it grades one: the workers start there, so no
+    verdict's time limit includes their start-up."""
+    code = (
+        "from lm_eval_math500.grader.worker import POOL\n"
+        "from lm_eval_math500.harness.filters import ExtractAnswer\n"
+        "before = POOL.pool is not None\n"
+        "ExtractAnswer(variant='question_only').apply([['so 7']], [{'problem': 'p', 'answer': '7'}])\n"
+        "print(before, POOL.pool is not None and POOL.pool.active)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["False", "True"], done.stderr[-2000:]

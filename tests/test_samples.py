@@ -90,5 +90,5 @@ def test_a_file_that_is_not_a_samples_file_is_refused(run_dir: Path, tmp_path: P
     bogus.write_text('{"prompt": "x"}\n')
     task = run.task()
     broken = type(task)(task.name, task.results, task.config, bogus)
-    with pytest.raises(RunReadError, match="not an lm-eval samples row"):
+    with pytest.raises(RunReadError, match="is not a samples file"):
         broken.problems()

@@ -31,6 +31,7 @@ import lm_eval
 import pytest
 from lm_eval.tasks import TaskManager
 
+from conftest import VLLM_ENV, console_script
 import lm_eval_math500.harness.journal  # noqa: F401  (registers --model journal)
 from lm_eval_math500.cli import tasks_dir
 from tiny_model import DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
@@ -46,16 +47,6 @@ RUN_TIMEOUT = 300  # seconds for one lm-eval run; a healthy one takes 10-40 s
 # Some of the first 8 MATH-500 prompts are longer than the tiny model's 512 positions, and a chat
 # request cannot be shortened by the harness: the served copy of the model declares 1024.
 MAX_MODEL_LEN = 1024
-VLLM_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
-
-
-def _executable(name: str) -> str:
-    """A console script of the running interpreter's environment (else from PATH)."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.is_file() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed beside {sys.executable} nor on PATH", pytrace=False)
-    return found
 
 
 def _free_port() -> int:
@@ -90,7 +81,7 @@ def vllm_server(tiny_model, offline_env, tmp_path_factory) -> Iterator[Server]:
     (model / "config.json").write_text(json.dumps(config), encoding="utf-8")
     log_path = folder / "vllm-serve.log"
     argv = [
-        _executable("vllm"), "serve", str(model),
+        console_script("vllm"), "serve", str(model),
         "--host", "127.0.0.1", "--port", str(port), "--served-model-name", SERVED_NAME,
         "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
     ]  # fmt: skip
@@ -316,7 +307,7 @@ def _evaluate(model: str, model_args: dict[str, Any], tasks: list[str], shared_d
 def _cli(out: Path, env: dict[str, str], shared_data: Path, include: Path, model_args: dict[str, Any], journal: Path) -> subprocess.Popen:
     """``lm-eval-math500 run --journal`` on the sampled task, started in the background."""
     argv = [
-        _executable("lm-eval-math500"), "run",
+        console_script("lm-eval-math500"), "run",
         "--model", "local-completions", "--model_args", json.dumps(model_args),
         "--tasks", SAMPLED_TASK, "--include_path", str(include), "--limit", str(LIMIT),
         "--gen_kwargs", f"max_gen_toks={MAX_GEN_TOKS}",

@@ -6,50 +6,22 @@ is graded again here, so an export always agrees with the run's metrics.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from lm_eval_math500.analysis.samples import RunReadError, read_samples_file
 from lm_eval_math500.analysis.summary import verdict_metric
 from lm_eval_math500.harness.metrics import doc_verdict
 
-# What every row of an lm-eval samples file (written by --log_samples) holds.
-SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
-_FIX = "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
-
-
-class SamplesFileError(ValueError):
-    """The file is not an lm-eval samples file of these tasks, or lacks the filter asked for."""
-
-
 def read_samples(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of an lm-eval samples file; anything else is a :class:`SamplesFileError` naming the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise SamplesFileError(f"{path} does not exist; {_FIX}")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise SamplesFileError(
-                    f"{path} is not a samples file (line {line_number} is not JSON); {_FIX}"
-                ) from None
-            missing = [field for field in SAMPLES_FIELDS if not isinstance(row, dict) or field not in row]
-            if missing:
-                raise SamplesFileError(
-                    f"{path} is not a samples file (line {line_number} has no {', '.join(missing)}); {_FIX}"
-                )
-            if verdict_metric(row) is None:
-                raise SamplesFileError(
-                    f"{path} is not a samples file of these tasks (line {line_number} has no accuracy); {_FIX}"
-                )
-            rows.append(row)
-    if not rows:
-        raise SamplesFileError(f"{path} is empty; {_FIX}")
+    """The rows of a samples file of these tasks; anything else is a :class:`RunReadError` naming the line."""
+    rows = read_samples_file(path)
+    for number, row in enumerate(rows, start=1):
+        if verdict_metric(row) is None:
+            raise RunReadError(
+                f"{path} is not a samples file of these tasks (row {number} has no accuracy); "
+                "pass a samples_<task>_<time>.jsonl that a run of these tasks wrote with --log_samples"
+            )
     return rows
 
 
@@ -66,7 +38,7 @@ def export_rows(samples_path: str | Path, filter_name: str | None = None) -> lis
     if filter_name is None:
         filter_name = filters[0]
     elif filter_name not in filters:
-        raise SamplesFileError(
+        raise RunReadError(
             f"{samples_path} has no filter {filter_name!r}; pass --filter one of {', '.join(filters)}"
         )
     chosen = sorted((row for row in rows if row["filter"] == filter_name), key=lambda row: row["doc_id"])

@@ -8,7 +8,7 @@ extraction filter and graded by :mod:`lm_eval_math500.harness.metrics`, so every
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +20,9 @@ from lm_eval_math500.harness.filters import ExtractAnswer, Request
 from lm_eval_math500.harness.metrics import doc_verdict
 
 RESULTS_GLOB = "results_*.json"
+# What every row of an lm-eval samples file (written by --log_samples) holds.
+SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
+_SAMPLES_FIX = "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
 
 
 class RunReadError(ValueError):
@@ -196,7 +199,7 @@ class TaskRun:
                 f"task {self.name} has no samples file; run lm_eval with --log_samples to analyse problems"
             )
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in _read_jsonl(self.samples_file):
+        for row in read_samples_file(self.samples_file):
             grouped.setdefault(row.get("filter"), []).append(row)
         return {name: sorted(rows, key=lambda row: row["doc_id"]) for name, rows in grouped.items()}
 
@@ -298,7 +301,12 @@ def _prompt(row: Mapping[str, Any]) -> str:
     return Request.of(_arguments(row)).prompt
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_samples_file(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of an lm-eval samples file; anything else is a :class:`RunReadError` naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunReadError(f"{path} does not exist; {_SAMPLES_FIX}")
+    rows = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -306,7 +314,13 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                raise RunReadError(f"{path}:{number} is not JSON; is this an lm-eval samples file?") from None
-            if not isinstance(row, dict) or "doc_id" not in row or "resps" not in row:
-                raise RunReadError(f"{path}:{number} is not an lm-eval samples row (no doc_id and resps)")
-            yield row
+                raise RunReadError(f"{path} is not a samples file (line {number} is not JSON); {_SAMPLES_FIX}") from None
+            missing = [field for field in SAMPLES_FIELDS if not isinstance(row, dict) or field not in row]
+            if missing:
+                raise RunReadError(
+                    f"{path} is not a samples file (line {number} has no {', '.join(missing)}); {_SAMPLES_FIX}"
+                )
+            rows.append(row)
+    if not rows:
+        raise RunReadError(f"{path} is empty; {_SAMPLES_FIX}")
+    return rows

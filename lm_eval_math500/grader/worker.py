@@ -70,17 +70,18 @@ class _Pool:
                 self.pool.join()
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([_SYMBOLIC_MODULE])
-            self.pool = ProcessPool(max_workers=_WORKERS, initializer=_prepare_worker, context=context)
+            pool = self.pool = ProcessPool(max_workers=_WORKERS, initializer=_prepare_worker, context=context)
             # Stop the workers when this process exits. A multiprocessing finalizer runs at exit in
             # processes that multiprocessing started too, where atexit does not and the exit would
             # wait for the workers forever.
             multiprocessing.util.Finalize(None, self.close, exitpriority=10)
             try:
-                self.pool.schedule(_ready).result(timeout=_STARTUP_LIMIT)
+                pool.schedule(_ready).result(timeout=_STARTUP_LIMIT)
             except Exception as err:
-                self.pool.stop()
-                self.pool.join()
-                self.pool = None
+                if self.pool is pool:  # else close() has stopped it, at exit
+                    self.pool = None
+                    pool.stop()
+                    pool.join()
                 self.failure = (
                     f"the symbolic grader's worker processes did not start ({type(err).__name__}: {err}). "
                     "multiprocessing's fork server starts them, which a daemonic process cannot use, and "
@@ -91,14 +92,8 @@ class _Pool:
             return self.pool
 
     def warm_up(self) -> None:
-        """Start the workers in the background now, so that the first verdict finds them running.
-
-        A start that fails is recorded and raised by the next call that needs the workers."""
-        if self.pool is not None or self.failure:
-            return
-        threading.Thread(target=self._start_quietly, name="symbolic-grader-start", daemon=True).start()
-
-    def _start_quietly(self) -> None:
+        """Start the workers now, before any verdict, so that no verdict's time limit includes their
+        start-up. A start that fails is recorded and raised by the first call that needs them."""
         with contextlib.suppress(RuntimeError):
             self._started()
 
@@ -118,12 +113,13 @@ class _Pool:
         return {"equal": bool(equal)}
 
     def close(self) -> None:
-        """Stop the workers (at exit)."""
-        with self.lock:
-            if self.pool is not None:
-                self.pool.stop()
-                self.pool.join()
-            self.pool = None
+        """Stop the workers (at exit). Takes no lock: a start still under way holds it, and stopping
+        its pool is what ends that start."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.stop()
+            with contextlib.suppress(OSError):  # its channels already closed by a failed start
+                pool.join()
 
 
 POOL = _Pool()

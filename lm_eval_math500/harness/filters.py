@@ -88,12 +88,11 @@ class ExtractAnswer(Filter):
         tags = fmt.answer_tags if fmt else None
         self.tagged = tags is not None
         self.cut_tags = tags if tags and tags[1] in fmt.stop else None
-        # Grading starts after generation: have the symbolic workers running by then, so that no
-        # verdict's time limit includes their start-up.
-        POOL.warm_up()
 
     def apply(self, resps: Iterable[list[str]], docs: list[dict]) -> list[list[Extraction]]:
         resps = list(resps)
+        # Grading follows: start the symbolic workers first, so no verdict's time limit includes it.
+        POOL.warm_up()
         return self.extract(resps, docs, _requests_being_filtered(len(resps)))
 
     def extract(
