@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lm_eval_math500.harness.budget import load_tokenizer
+
 _NOT_SYMBOLS = (string.ascii_letters + string.whitespace).encode()
 _SCALE = 0.9
 
@@ -55,12 +57,6 @@ def model_tokenizer_name(run_config: Mapping[str, Any]) -> str | None:
 
 
 def token_counter(name: str | None) -> TokenCounter:
-    """A counter with the tokenizer ``name`` (a local folder or a cached hub id), else the estimate."""
-    if name:
-        try:
-            from transformers import AutoTokenizer
-
-            return TokenCounter(AutoTokenizer.from_pretrained(name, local_files_only=True), name)
-        except (ImportError, OSError, ValueError):
-            pass
-    return TokenCounter(None, "estimate")
+    """A counter with the tokenizer ``name`` (loaded as the token-budget check loads it), else the estimate."""
+    tokenizer = load_tokenizer(name) if name else None
+    return TokenCounter(tokenizer, name) if tokenizer is not None else TokenCounter(None, "estimate")

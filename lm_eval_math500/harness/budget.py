@@ -15,14 +15,14 @@ log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_tokenizer(name: str) -> Any:
-    """The tokenizer ``name``, or None (warned once) when it cannot be loaded."""
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer ``name`` (a folder or a hub id), or None (warned once) when it cannot be loaded."""
     try:
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(name)
     except Exception as err:  # a missing or unreadable tokenizer must not stop the grading
-        log.warning("cannot load tokenizer %r to count response tokens (%s); token budget not checked", name, err)
+        log.warning("cannot load tokenizer %r to count response tokens (%s)", name, err)
         return None
 
 
@@ -44,5 +44,5 @@ def reached(text: str, budget: int | None, tokenizer: str | None) -> bool:
     if not tokenizer:
         _warn_no_tokenizer()
         return False
-    counter = _load_tokenizer(tokenizer)
+    counter = load_tokenizer(tokenizer)
     return counter is not None and len(counter.encode(text, add_special_tokens=False)) >= needed
