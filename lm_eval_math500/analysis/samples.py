@@ -37,20 +37,28 @@ class Response:
         text: the generation as the backend returned it (stop strings already cut).
         answer: the extracted answer, ``None`` when there was none.
         format_ok: whether the response passed the filter's format check.
-        correct: whether the answer equals the gold.
+        correct: whether the answer equals the gold (the task's ``accuracy``), whatever the format.
+        verdict: whether the response counts as right under the task's verdict for its filter
+            (``answer_reward`` on r1_zero filters: right answer and format; else ``correct``).
+        reason: the grader's rule that decided ``correct``.
         timed_out: whether the verdict hit the grader's time limit (and so counts as wrong).
         unfinished: whether the thinking never ended or the token budget cut the response off
             before it stated an answer (and so counts as wrong).
         budget_reached: whether the response used up its token budget.
+        tokens: the response's length in tokens of the run's tokenizer, ``None`` when the run
+            did not count it.
     """
 
     text: str
     answer: str | None
     format_ok: bool
     correct: bool
+    verdict: bool
+    reason: str
     timed_out: bool
     unfinished: bool = False
     budget_reached: bool = False
+    tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,7 @@ class TaskRun:
         """Every problem with its graded responses under ``filter_name`` (default: the first filter)."""
         filter_name = filter_name or self.filters[0]
         settings = self.filter_settings(filter_name)
+        verdict_metric = self.verdict_metric(filter_name)
         rows = self._rows(filter_name)
         texts = [[text if isinstance(text, str) else "" for group in row["resps"] for text in group] for row in rows]
         docs = [row["doc"] for row in rows]
@@ -175,10 +184,12 @@ class TaskRun:
                 if extraction.answer not in outcomes:
                     outcomes[extraction.answer] = doc_verdict(extraction.answer, row["doc"])
                 outcome = outcomes[extraction.answer]
+                format_counts = verdict_metric == "answer_reward"
                 responses.append(
                     Response(
-                        text, extraction.answer, extraction.format_ok, outcome.correct, outcome.timed_out,
-                        extraction.unfinished, extraction.budget_reached,
+                        text, extraction.answer, extraction.format_ok, outcome.correct,
+                        outcome.correct and (extraction.format_ok or not format_counts), outcome.reason,
+                        outcome.timed_out, extraction.unfinished, extraction.budget_reached,
                     )
                 )  # fmt: skip
             problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses)))
@@ -202,6 +213,11 @@ class TaskRun:
         for row in read_samples_file(self.samples_file):
             grouped.setdefault(row.get("filter"), []).append(row)
         return {name: sorted(rows, key=lambda row: row["doc_id"]) for name, rows in grouped.items()}
+
+    def verdict_metric(self, filter_name: str) -> str:
+        """The metric that is the task's verdict under ``filter_name``: ``answer_reward`` where the
+        filter reads r1_zero responses (the answer counts only in the format), else ``accuracy``."""
+        return "answer_reward" if self.filter_settings(filter_name).get("variant") == "r1_zero" else "accuracy"
 
     def filter_settings(self, filter_name: str) -> dict[str, Any]:
         """The keyword arguments the task gave its extraction filter ``filter_name``."""
