@@ -626,3 +626,16 @@ def test_compare_errors_name_the_fix(base_run, offline_env, args, message, tmp_p
         env=offline_env, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2 and message in result.stderr and result.stderr.startswith("lm-eval-math500: error: ")
+
+
+# --- the printed table --------------------------------------------------------------------------
+
+
+def test_printed_table_sorts_metric_columns_by_k_as_numbers():
+    from lm_eval_math500.analysis.summary import results_table
+
+    metrics = {f"{name}@{k},extract": 0.5 for name in ("pass", "maj") for k in (1, 2, 4, 8, 16, 32, 64)}
+    header = results_table({"results": {"t": {"accuracy,extract": 0.5, "unfinished,extract": 0.0, **metrics}}}).splitlines()[0]
+    columns = [cell.strip() for cell in header.strip("|").split("|")][3:]
+    ladder_k = ["1", "2", "4", "8", "16", "32", "64"]
+    assert columns == ["accuracy", *(f"maj@{k}" for k in ladder_k), *(f"pass@{k}" for k in ladder_k), "unfinished"]
