@@ -261,25 +261,40 @@ def _compare(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.compare import write_comparison
     from lm_eval_math500.analysis.samples import RunReadError
 
+    plot = options.plot or (str(Path(options.out).with_suffix(".png")) if options.out else "compare.png")
+    if not plot.endswith(".png"):
+        raise CommandError(f"--plot {plot} is not a .png file name; pass --plot NAME.png (the SVG goes beside it)")
     try:
-        print(write_comparison(options.run_a, options.run_b, task=options.task, filter_name=options.filter, out=options.out))
+        print(
+            write_comparison(
+                options.run_a, options.run_b, task=options.task, filter_name=options.filter,
+                task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot,
+            )
+        )  # fmt: skip
     except RunReadError as error:
         raise CommandError(str(error)) from None
 
 
 def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     """``report`` and ``compare``: reading finished runs."""
-    report = commands.add_parser("report", help="report.md, report.json and PNG plots for a finished run")
+    report = commands.add_parser(
+        "report", help="report.md, report.json, report.html and PNG/SVG plots for a finished run, led by each task's verdict"
+    )
     report.add_argument("run", help="the --output_path folder of a finished run (or its results_*.json)")
     report.add_argument("--out", help="folder for the report (default: beside the results file)")
-    report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens with (default: the run's model)")
+    report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens the run did not count (default: the run's model)")
     report.set_defaults(handler=_report)
-    compare = commands.add_parser("compare", help="compare two runs problem by problem (McNemar, paired bootstrap)")
+    compare = commands.add_parser(
+        "compare", help="compare two runs, or two tasks of one dataset, problem by problem (paired bootstrap, McNemar)"
+    )
     compare.add_argument("run_a", help="the first run's --output_path folder (or results_*.json)")
-    compare.add_argument("run_b", help="the second run's --output_path folder (or results_*.json)")
+    compare.add_argument("run_b", help="the second run's --output_path folder (or results_*.json); may be the first again")
     compare.add_argument("--task", help="the task to compare (default: the runs' only common task)")
     compare.add_argument("--filter", help="extraction filter (default: the task's first)")
-    compare.add_argument("--out", help="write one JSON line per problem here")
+    compare.add_argument("--task-b", help="run B's task when it differs from --task, e.g. another prompt variant of the dataset")
+    compare.add_argument("--filter-b", help="run B's filter when it differs from --filter")
+    compare.add_argument("--out", help="write one JSON line per paired problem here")
+    compare.add_argument("--plot", help="the figure's PNG file, an SVG goes beside it (default: --out with .png, else compare.png)")
     compare.set_defaults(handler=_compare)
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from itertools import combinations
 
 import pytest
 
 from lm_eval_math500.harness.sampling import (
     CORRECT,
+    EXACT_SUBSETS,
     NO_ANSWER,
     answer_classes,
     ladder,
     majority,
     pass_at_k,
     sampling_scores,
+    subset_vote,
 )
 
 
@@ -95,3 +99,53 @@ def test_repeats_sets_every_loaded_task_and_is_undone(shared_data):
     assert again.config.repeats == 1
     with pytest.raises(ValueError, match="at least 1"), repeats(0):
         pass
+
+
+def vote_share_by_enumeration(classes: list[int], k: int) -> float:
+    """maj_avg@k counted directly: over every k-subset, the right class's share of the top classes."""
+    shares = []
+    for subset in combinations(range(len(classes)), k):
+        votes = Counter(classes[i] for i in subset if classes[i] != NO_ANSWER)
+        top = max(votes.values(), default=0)
+        winners = [c for c, v in votes.items() if v == top] if top else []
+        shares.append(winners.count(CORRECT) / len(winners) if winners else 0.0)
+    return sum(shares) / len(shares)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        [CORRECT, 1, 1, CORRECT, CORRECT],
+        [NO_ANSWER, CORRECT, 1, 2, 2, CORRECT, NO_ANSWER, 3],
+        [CORRECT, NO_ANSWER, NO_ANSWER, NO_ANSWER],  # only right answers vote: pass@k
+        [1, 2, 2, NO_ANSWER],  # no right answer
+        [CORRECT, 1] * 5,
+    ],
+)
+def test_subset_vote_is_the_mean_over_every_k_subset(classes):
+    for k in range(1, len(classes) + 1):
+        vote = subset_vote(classes, k)
+        assert vote.exact and vote.stderr == 0
+        assert vote.value == pytest.approx(vote_share_by_enumeration(classes, k))
+
+
+def test_subset_vote_of_one_and_two_samples_is_the_share_right_when_all_answer():
+    classes = [CORRECT, 1, 2, CORRECT, 1, 1, CORRECT]
+    assert subset_vote(classes, 1).value == pytest.approx(3 / 7) == subset_vote(classes, 2).value
+    # First-k: the tie at two samples goes to the first, so maj@2 is maj@1.
+    assert [sampling_scores(["a", "b"], [first, not first])["maj@2"] for first in (True, False)] == [1.0, 0.0]
+
+
+def test_subset_vote_estimates_many_subsets_by_seeded_monte_carlo():
+    """64 samples: C(64, 16) subsets are too many to count; the estimate is within its error of the
+    exact value, which a problem with one wrong class allows to compute from the hypergeometric law."""
+    from scipy.stats import hypergeom
+
+    classes = [CORRECT] * 30 + [1] * 34
+    vote = subset_vote(classes, 16)
+    assert not vote.exact and 0 < vote.stderr < 0.02
+    # 16 samples: right wins with 9 or more, ties at 8 share the vote
+    exact = hypergeom(64, 30, 16).sf(8) + 0.5 * hypergeom(64, 30, 16).pmf(8)
+    assert abs(vote.value - exact) < 4 * vote.stderr
+    assert subset_vote(classes, 16) == vote  # seeded: the same estimate every time
+    assert math.comb(64, 16) > EXACT_SUBSETS >= math.comb(64, 2)

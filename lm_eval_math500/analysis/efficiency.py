@@ -6,14 +6,14 @@ Per response:
   ``</end_deepthink>``), or of the whole response when it has no such marker;
 - first-correct tokens: the tokens up to the end of the first paragraph (text between blank lines)
   that commits to an answer (a box or a stated answer) which the grader accepts, at most the
-  reasoning tokens (all of them when no paragraph before the end qualifies); 0 when the response's
-  final answer is wrong;
+  reasoning tokens (all of them when no paragraph before the end qualifies); 0 when the task's
+  verdict counts the response wrong;
 - reflection tokens: reasoning tokens minus first-correct tokens (all of them when wrong);
 - token efficiency: first-correct / reasoning tokens (0 when wrong);
 - thought switches: how often the reasoning uses a phrase that starts another line of thought
   (:data:`SWITCH_PHRASES`).
 
-Tables give the mean per response, by MATH level and for right and wrong answers.
+Tables give the mean per response, by MATH level and for responses the verdict counts right and wrong.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from lm_eval_math500.analysis.samples import Problem
 from lm_eval_math500.analysis.tokens import TokenCounter
+from lm_eval_math500.grader.equivalence import grade_answer
 from lm_eval_math500.grader.extraction import analyse
-from lm_eval_math500.harness.metrics import doc_verdict
 
 THINK_ENDS = ("</think>", "<|end_of_thought|>", "</end_deepthink>")
 SWITCH_PHRASES = (
@@ -51,7 +51,7 @@ _COMMITS = re.compile(r"\\boxed|\\fbox|final\s+answer|answer\s+is|answer\s*:|###
 class Efficiency:
     """The efficiency measures of one response (token counts by the report's counter)."""
 
-    correct: bool
+    correct: bool  # the task's verdict
     level: int | None
     reasoning_tokens: int
     first_correct_tokens: int
@@ -84,7 +84,7 @@ def first_correct_end(text: str, doc: dict) -> int | None:
         if not _COMMITS.search(paragraph):
             continue  # no box and no answer phrase: nothing committed, skip the extraction
         answer, committed = analyse(paragraph, "question_only")
-        if committed and answer and doc_verdict(answer, doc).correct:
+        if committed and answer and grade_answer(answer, doc["answer"], problem=doc.get("problem")).correct:
             return boundary
     return None
 
@@ -101,7 +101,7 @@ def measure(
         reasoning = [reasoning_part(r.text) for r in problem.responses]
         prefixes = []
         for response in problem.responses:
-            end = first_correct_end(response.text, dict(problem.doc)) if response.correct else None
+            end = first_correct_end(response.text, dict(problem.doc)) if response.verdict else None
             prefixes.append(response.text[:end] if end is not None else None)
         partial = [part for part, r in zip(reasoning, problem.responses) if len(part) < len(r.text)]
         counted = iter(counter.count(partial + [p for p in prefixes if p is not None]))
@@ -110,7 +110,7 @@ def measure(
         for response, part, prefix, total in zip(
             problem.responses, reasoning, prefixes, totals, strict=True
         ):
-            if not response.correct:
+            if not response.verdict:
                 first = 0
             elif prefix is None:
                 first = total  # right, but committed to only after the reasoning: all of it was needed
@@ -118,7 +118,7 @@ def measure(
                 first = min(next(prefix_counts), total)
             out.append(
                 Efficiency(
-                    correct=response.correct,
+                    correct=response.verdict,
                     level=problem.level,
                     reasoning_tokens=total,
                     first_correct_tokens=first,

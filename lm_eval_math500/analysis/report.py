@@ -1,9 +1,10 @@
-"""``lm-eval-math500 report RUN_DIR``: a readable report of a finished run, with plots.
+"""``lm-eval-math500 report RUN_DIR``: a report of a finished run worth publishing, with its plots.
 
-Every response is regraded through :mod:`lm_eval_math500.analysis.samples`; the report folder gets
-``report.md``, ``report.json`` (the same numbers, for scripts) and PNG plots. Accuracy is avg@n
-(each problem's share of right samples, averaged over problems) with the standard error of that
-mean over problems, as lm-eval reports it.
+It reads the responses of :mod:`lm_eval_math500.analysis.samples` and leads with the task's own
+verdict under each filter (``answer_reward`` on r1_zero, else ``accuracy``; avg@n with several
+samples), beside the rates to check first: ``format_ok``, ``unfinished``, ``budget_reached`` (only
+where the run measured it against a budget it really had) and grader timeouts. The report folder
+gets ``report.md``, ``report.json`` (the same numbers), ``report.html`` and each plot as PNG and SVG.
 """
 
 from __future__ import annotations
@@ -17,44 +18,127 @@ from pathlib import Path
 from statistics import fmean, median, stdev
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
+from lm_eval_math500.analysis import plots
 from lm_eval_math500.analysis.efficiency import MEASURES, efficiency_tables, measure
+from lm_eval_math500.analysis.intervals import bootstrap_means, interval_name, mean_interval, wilson
 from lm_eval_math500.analysis.samples import Problem, Run, TaskRun, read_run
 from lm_eval_math500.analysis.tokens import TokenCounter, model_tokenizer_name, token_counter
-from lm_eval_math500.harness.sampling import CORRECT, answer_classes, ladder, majority, pass_at_k
+from lm_eval_math500.harness.sampling import (
+    CORRECT,
+    MONTE_CARLO_SEED,
+    answer_classes,
+    ladder,
+    majority,
+    pass_at_k,
+    subset_vote,
+)
 
-FIGSIZE = (8.0, 4.5)  # inches at DPI: every plot is 800 x 450 pixels
-DPI = 100
+LENGTH_BINS = 8  # response-length bins of equal counts for the verdict-by-length plot
+# Models that serve saved generations: the budget of the run that wrote them is not the task's.
+REPLAYING_MODELS = ("replay",)
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over problems and its standard error."""
+    """A mean over problems, its standard error, how many problems, and its 95% interval."""
 
     mean: float
     stderr: float
     count: int
+    low: float
+    high: float
 
 
-def estimate(values: Sequence[float]) -> Estimate:
-    """Mean, standard error of the mean (0 for one value) and count."""
-    se = stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return Estimate(fmean(values), se, len(values))
+def estimate(shares: Sequence[float], samples_per_problem: int) -> Estimate:
+    """Mean and standard error over problems (0 for one), with :func:`mean_interval`'s interval."""
+    se = stdev(shares) / math.sqrt(len(shares)) if len(shares) > 1 else 0.0
+    low, high = mean_interval(shares, samples_per_problem)
+    return Estimate(math.fsum(shares) / len(shares), se, len(shares), low, high)
 
 
-def accuracy_of(problem: Problem) -> float:
-    """The problem's share of right samples."""
-    return fmean(r.correct for r in problem.responses)
+def verdict_share(problem: Problem) -> float:
+    """The problem's share of samples the task's verdict counts right."""
+    return fmean(r.verdict for r in problem.responses)
 
 
-def grouped(problems: Sequence[Problem], by: str) -> dict[str, dict[str, float]]:
-    """Accuracy (avg@n) with standard error and count per value of the doc field ``by``."""
+@dataclass(frozen=True)
+class Lengths:
+    """Response lengths in tokens, per problem and response.
+
+    Attributes:
+        counts: the token count of every response, per problem.
+        source: ``"run"`` when the run counted every response, else what counted the rest:
+            a tokenizer's name, or ``"estimate"``.
+    """
+
+    counts: list[list[int]]
+    source: str
+
+    @property
+    def estimated(self) -> bool:
+        return self.source == "estimate"
+
+    @property
+    def label(self) -> str:
+        """The axis label, saying "estimated" whenever the counts are."""
+        if self.estimated:
+            return "response tokens (estimated)"
+        return "response tokens" if self.source == "run" else f"response tokens ({self.source} tokenizer)"
+
+
+def response_lengths(problems: Sequence[Problem], counter: TokenCounter) -> Lengths:
+    """Each response's token count as the run recorded it, else counted by ``counter``."""
+    counts, fallback = [], False
+    for problem in tqdm(problems, desc="Counting tokens", unit="problem", leave=False):
+        missing = [r.text for r in problem.responses if r.tokens is None]
+        fallback = fallback or bool(missing)
+        counted = iter(counter.count(missing))
+        counts.append([r.tokens if r.tokens is not None else next(counted) for r in problem.responses])
+    return Lengths(counts, counter.source if fallback else "run")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The token budget the run's responses had, and whether ``budget_reached`` was measured.
+
+    Attributes:
+        tokens: the run's ``max_gen_toks``; None when the run did not generate (a replay).
+        measured: whether the run counted every response's tokens against that budget.
+        note: why the budget is not reported, when it is not.
+    """
+
+    tokens: int | None
+    measured: bool
+    note: str
+
+
+def run_budget(run: Run, task: TaskRun, problems: Sequence[Problem]) -> Budget:
+    """The budget the run really had: none for a replay (the saved generations had their own)."""
+    config = run.raw.get("config", {})
+    model = config.get("model")
+    args = config.get("model_args")
+    if model == "journal" and isinstance(args, Mapping):
+        model = args.get("backend", model)
+    limit = task.generation_kwargs.get("max_gen_toks")
+    if model in REPLAYING_MODELS:
+        return Budget(None, False, "not measured: a replay's generations were made under a budget the run does not know")
+    if not limit:
+        return Budget(None, False, "not measured: the task set no max_gen_toks")
+    if any(r.tokens is None for p in problems for r in p.responses):
+        return Budget(int(limit), False, "not measured: the run did not count response tokens")
+    return Budget(int(limit), True, "")
+
+
+def grouped(problems: Sequence[Problem], by: str, samples: int) -> dict[str, dict[str, float]]:
+    """The verdict (avg@n) with standard error, count and 95% interval per value of the doc field ``by``."""
     groups: dict[Any, list[float]] = {}
     for problem in problems:
         if problem.doc.get(by) is not None:
-            groups.setdefault(problem.doc[by], []).append(accuracy_of(problem))
-    return {str(key): vars(estimate(groups[key])) for key in sorted(groups)}
+            groups.setdefault(problem.doc[by], []).append(verdict_share(problem))
+    return {str(key): vars(estimate(groups[key], samples)) for key in sorted(groups)}
 
 
 def string_vote(problem: Problem) -> int | None:
@@ -67,40 +151,67 @@ def string_vote(problem: Problem) -> int | None:
     return answers.index(best)
 
 
-def sampling_table(problems: Sequence[Problem]) -> dict[str, Any]:
-    """pass@k and maj@k (equivalence vote, first k samples) for k on the ladder, and the problems
-    where a vote on exact answer strings picks an answer the equivalence vote does not."""
+def votes_of(problem: Problem, format_counts: bool) -> list[int]:
+    """Vote classes of the problem's samples under the verdict: right is the verdict's right, and
+    where the format is part of the verdict an answer outside the format does not vote."""
+    answers = [r.answer if r.format_ok or not format_counts else None for r in problem.responses]
+    return answer_classes(answers, [r.verdict for r in problem.responses])
+
+
+def sampling_table(problems: Sequence[Problem], format_counts: bool) -> dict[str, Any]:
+    """avg@n, pass@k, maj@k (first k samples) and maj_avg@k (every k-subset) under the verdict, each
+    with a 95% bootstrap interval over problems; and the problems where a vote on exact answer
+    strings picks another answer than the equivalence vote."""
     n = len(problems[0].responses)
-    passes = {k: fmean(pass_at_k(n, sum(r.correct for r in p.responses), k) for p in problems) for k in ladder(n)}
-    majorities: dict[int, list[bool]] = {k: [] for k in ladder(n)}
-    differ = []
-    string_right = []
-    for problem in problems:
-        classes = answer_classes([r.answer for r in problem.responses], [r.correct for r in problem.responses])
-        for k in ladder(n):
-            winner = majority(classes[:k])
-            majorities[k].append(winner is not None and classes[winner] == CORRECT)
+    ks = ladder(n)
+    rng = np.random.default_rng(MONTE_CARLO_SEED)
+    passes, firsts, subsets, subset_errors, exact = [], [], [], [], True
+    differ, string_right = [], []
+    for problem in tqdm(problems, desc="Majority votes", unit="problem", leave=False):
+        right = [r.verdict for r in problem.responses]
+        classes = votes_of(problem, format_counts)
+        passes.append([pass_at_k(n, sum(right), k) for k in ks])
+        firsts.append([_vote_right(classes[:k]) for k in ks])
+        votes = [subset_vote(classes, k, rng) for k in ks]
+        subsets.append([v.value for v in votes])
+        subset_errors.append([v.stderr for v in votes])
+        exact = exact and all(v.exact for v in votes)
         winner, by_string = majority(classes), string_vote(problem)
-        string_right.append(by_string is not None and problem.responses[by_string].correct)
+        string_right.append(by_string is not None and problem.responses[by_string].verdict)
         if winner is not None and by_string is not None and classes[winner] != classes[by_string]:
             differ.append(
                 {
                     "unique_id": problem.unique_id,
                     "gold": problem.gold,
                     "equivalence_vote": problem.responses[winner].answer,
-                    "equivalence_vote_correct": problem.responses[winner].correct,
+                    "equivalence_vote_correct": problem.responses[winner].verdict,
                     "votes": sum(c == classes[winner] for c in classes),
                     "string_vote": problem.responses[by_string].answer,
-                    "string_vote_correct": problem.responses[by_string].correct,
+                    "string_vote_correct": problem.responses[by_string].verdict,
                     "string_votes": sum(r.answer == problem.responses[by_string].answer for r in problem.responses),
                 }
             )
-    return {
-        "pass@k": {str(k): v for k, v in passes.items()},
-        "maj@k": {str(k): fmean(v) for k, v in majorities.items()},
-        f"string_maj@{n}": fmean(string_right),
-        "vote_differences": differ,
-    }
+    shares = [verdict_share(p) for p in problems]
+    table: dict[str, Any] = {"n": n, "k": ks, f"avg@{n}": math.fsum(shares) / len(shares)}
+    for name, values in (("pass@k", passes), ("maj@k", firsts), ("maj_avg@k", subsets)):
+        matrix = np.asarray(values, dtype=float)
+        lows, highs = bootstrap_means(matrix)
+        table[name] = {
+            str(k): {"mean": float(mean), "low": float(low), "high": float(high)}
+            for k, mean, low, high in zip(ks, matrix.mean(axis=0), lows, highs, strict=True)
+        }
+    errors = np.sqrt((np.asarray(subset_errors) ** 2).sum(axis=0)) / len(problems)
+    for k, error in zip(ks, errors, strict=True):
+        table["maj_avg@k"][str(k)]["monte_carlo_stderr"] = float(error)
+    table["maj_avg_exact"] = exact
+    table[f"string_maj@{n}"] = fmean(string_right)
+    table["vote_differences"] = differ
+    return table
+
+
+def _vote_right(classes: Sequence[int]) -> float:
+    winner = majority(classes)
+    return float(winner is not None and classes[winner] == CORRECT)
 
 
 def reward_categories(problems: Sequence[Problem]) -> dict[str, int]:
@@ -114,138 +225,139 @@ def reward_categories(problems: Sequence[Problem]) -> dict[str, int]:
     }
 
 
-def length_table(problems: Sequence[Problem], tokens: Sequence[Sequence[int]]) -> dict[str, dict[str, float]]:
-    """Response length in tokens for right and wrong answers: count, mean, median."""
-    by = {"right": [], "wrong": []}
-    for problem, counts in zip(problems, tokens, strict=True):
+def length_table(problems: Sequence[Problem], lengths: Lengths) -> dict[str, dict[str, float]]:
+    """Response length in tokens for responses the verdict counts right and wrong: count, mean, median."""
+    by: dict[str, list[int]] = {"right": [], "wrong": []}
+    for problem, counts in zip(problems, lengths.counts, strict=True):
         for response, count in zip(problem.responses, counts, strict=True):
-            by["right" if response.correct else "wrong"].append(count)
+            by["right" if response.verdict else "wrong"].append(count)
     return {
         key: {"count": len(v), "mean": fmean(v) if v else 0.0, "median": float(median(v)) if v else 0.0}
         for key, v in by.items()
     }
 
 
+def length_bins(problems: Sequence[Problem], lengths: Lengths) -> list[dict[str, Any]]:
+    """The verdict's rate in response-length bins of about equal counts, with Wilson intervals
+    over the responses in each bin."""
+    tokens = np.asarray([c for counts in lengths.counts for c in counts])
+    right = np.asarray([r.verdict for p in problems for r in p.responses])
+    edges = np.unique(np.quantile(tokens, np.linspace(0, 1, LENGTH_BINS + 1)).round())
+    if len(edges) < 2:
+        edges = np.array([tokens.min(), tokens.max() + 1])
+    bins = []
+    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        inside = (tokens >= low) & ((tokens <= high) if i == len(edges) - 2 else (tokens < high))
+        count, hits = int(inside.sum()), int(right[inside].sum())
+        if count:
+            interval = wilson(hits, count)
+            bins.append({"tokens": [int(low), int(high)], "count": count, "mean": hits / count, "low": interval[0], "high": interval[1]})
+    return bins
+
+
 def filter_report(
-    task: TaskRun, filter_name: str, counter: TokenCounter, tokens: Sequence[Sequence[int]], problems: list[Problem]
+    task: TaskRun, filter_name: str, problems: list[Problem], lengths: Lengths, budget: Budget, counter: TokenCounter
 ) -> dict[str, Any]:
     """Every number of the report for one task under one filter."""
     responses = [r for p in problems for r in p.responses]
-    max_tokens = task.generation_kwargs.get("max_gen_toks")
-    flat_tokens = [c for counts in tokens for c in counts]
+    samples = len(problems[0].responses)
+    metric = task.verdict_metric(filter_name)
     out: dict[str, Any] = {
+        "verdict_metric": metric,
         "problems": len(problems),
         "responses": len(responses),
-        "accuracy": vars(estimate([accuracy_of(p) for p in problems])),
-        "format_rate": fmean(r.format_ok for r in responses),
-        "answer_not_found_rate": fmean(r.answer is None for r in responses),
-        "truncation_rate": fmean(c >= max_tokens for c in flat_tokens) if max_tokens else None,
-        "length": length_table(problems, tokens),
-        "level": grouped(problems, "level"),
-        "subject": grouped(problems, "subject"),
-        "efficiency": efficiency_tables(measure(problems, counter, tokens)),
+        "samples_per_problem": samples,
+        "interval": interval_name(samples),
+        "verdict": vars(estimate([verdict_share(p) for p in problems], samples)),
+        "accuracy": vars(estimate([fmean(r.correct for r in p.responses) for p in problems], samples)),
+        "rates": {
+            "format_ok": fmean(r.format_ok for r in responses),
+            "unfinished": fmean(r.unfinished for r in responses),
+            "budget_reached": fmean(r.budget_reached for r in responses) if budget.measured else None,
+            "grader_timeouts": fmean(r.timed_out for r in responses),
+            "no_answer": fmean(r.answer is None for r in responses),
+        },
+        "length": length_table(problems, lengths),
+        "length_bins": length_bins(problems, lengths),
+        "level": grouped(problems, "level", samples),
+        "subject": grouped(problems, "subject", samples),
+        "efficiency": efficiency_tables(measure(problems, counter, lengths.counts)),
     }
     if task.filter_settings(filter_name).get("variant") == "r1_zero":
         out["reward_categories"] = reward_categories(problems)
-    if task.repeats > 1:
-        out["sampling"] = sampling_table(problems)
+    if samples > 1:
+        out["solve_rates"] = {str(c): n for c, n in sorted(Counter(sum(r.verdict for r in p.responses) for p in problems).items())}
+        out["sampling"] = sampling_table(problems, format_counts=metric == "answer_reward")
     return out
 
 
-def _figure():
-    import matplotlib
+def draw(numbers: Mapping[str, Any], problems: Sequence[Problem], lengths: Lengths, budget: Budget, caption: plots.Caption, folder: Path) -> list[str]:
+    """Every plot of one task under one filter; returns the file names written (PNG and SVG)."""
+    stem = f"{caption.task}_{caption.filter_name}"
+    metric = numbers["verdict_metric"]
+    samples = numbers["samples_per_problem"]
+    value = f"{metric} (avg@{samples})" if samples > 1 else metric
+    interval = numbers["interval"]
+    written = []
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def groups(table: Mapping[str, Mapping[str, float]], names: Sequence[str] | None = None) -> plots.Groups:
+        keys = list(table)
+        return plots.Groups(
+            names or keys, [table[k]["mean"] for k in keys], [table[k]["low"] for k in keys],
+            [table[k]["high"] for k in keys], [table[k]["count"] for k in keys],
+        )  # fmt: skip
 
-    figure, axes = plt.subplots(figsize=FIGSIZE, dpi=DPI)
-    return plt, figure, axes
-
-
-def _save(plt, figure, path: Path) -> str:
-    figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path.name
-
-
-def plot_groups(table: Mapping[str, Mapping[str, float]], title: str, path: Path) -> str:
-    """Bar chart of accuracy per group with standard-error bars and the count on each bar."""
-    plt, figure, axes = _figure()
-    names = list(table)
-    means = [table[n]["mean"] for n in names]
-    bars = axes.bar(range(len(names)), means, yerr=[table[n]["stderr"] for n in names], capsize=4, color="#4878a8")
-    for bar, name in zip(bars, names, strict=True):
-        top = table[name]["mean"] + table[name]["stderr"]
-        axes.annotate(f"n={table[name]['count']}", (bar.get_x() + bar.get_width() / 2, min(top + 0.02, 0.98)), ha="center", fontsize=8)
-    axes.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=20 if len(names) > 5 else 0, fontsize=8)
-    axes.set_ylim(0, 1.05)
-    axes.set_ylabel("accuracy (avg@n)")
-    axes.set_title(title)
-    return _save(plt, figure, path)
-
-
-def plot_lengths(problems: Sequence[Problem], tokens: Sequence[Sequence[int]], title: str, path: Path) -> str:
-    """Histograms of response length for right and wrong answers."""
-    plt, figure, axes = _figure()
-    right = [c for p, cs in zip(problems, tokens) for r, c in zip(p.responses, cs) if r.correct]
-    wrong = [c for p, cs in zip(problems, tokens) for r, c in zip(p.responses, cs) if not r.correct]
-    top = max([*right, *wrong, 1])
-    bins = [top * i / 40 for i in range(41)]
-    axes.hist([right, wrong], bins=bins, label=[f"right ({len(right)})", f"wrong ({len(wrong)})"], color=["#4c9a52", "#c0504d"])
-    axes.set_xlabel("response tokens")
-    axes.set_ylabel("responses")
-    axes.legend()
-    axes.set_title(title)
-    return _save(plt, figure, path)
+    if numbers["level"]:
+        written += plots.plot_groups(folder, f"{stem}_level", caption, f"{metric} by MATH level", groups(numbers["level"]), ("level", value), interval)
+        written += plots.plot_groups(
+            folder, f"{stem}_subject", caption, f"{metric} by subject", groups(numbers["subject"]), ("subject", value), interval, horizontal=True
+        )  # fmt: skip
+    right = [c for p, cs in zip(problems, lengths.counts) for r, c in zip(p.responses, cs) if r.verdict]
+    wrong = [c for p, cs in zip(problems, lengths.counts) for r, c in zip(p.responses, cs) if not r.verdict]
+    written += plots.plot_token_histogram(folder, f"{stem}_tokens", caption, right, wrong, lengths.label, budget.tokens, metric)
+    bins = {f"{b['tokens'][0]:,}–{b['tokens'][1]:,}": b for b in numbers["length_bins"]}
+    written += plots.plot_groups(
+        folder, f"{stem}_by_length", caption, f"{metric} by response length", groups(bins),
+        (lengths.label + ", bins of about equal counts", f"{metric} (share of responses)"), "95% Wilson interval over responses",
+    )  # fmt: skip
+    if "reward_categories" in numbers:
+        written += plots.plot_categories(folder, f"{stem}_rewards", caption, numbers["reward_categories"])
+    if "sampling" in numbers:
+        s = numbers["sampling"]
+        curves = {
+            name: tuple([s[key][str(k)][part] for k in s["k"]] for part in ("mean", "low", "high"))
+            for name, key in (("pass@k", "pass@k"), ("maj@k, first k samples", "maj@k"), ("maj_avg@k, every k-subset", "maj_avg@k"))
+        }
+        written += plots.plot_sampling(folder, f"{stem}_sampling", caption, s["k"], curves, s[f"avg@{s['n']}"], metric)
+        counts = [sum(r.verdict for r in p.responses) for p in problems]
+        written += plots.plot_solve_rates(folder, f"{stem}_solve_rates", caption, counts, samples, metric)
+    return written
 
 
-def plot_pass_at_k(sampling: Mapping[str, Any], title: str, path: Path) -> str:
-    """pass@k and maj@k against k (log scale)."""
-    plt, figure, axes = _figure()
-    for key, style in (("pass@k", "o-"), ("maj@k", "s--")):
-        ks = [int(k) for k in sampling[key]]
-        axes.plot(ks, list(sampling[key].values()), style, label=key)
-    axes.set_xscale("log", base=2)
-    axes.set_xticks(ks, [str(k) for k in ks])
-    axes.set_ylim(0, 1.05)
-    axes.set_xlabel("k")
-    axes.set_ylabel("share of problems")
-    axes.legend()
-    axes.set_title(title)
-    return _save(plt, figure, path)
-
-
-def response_tokens(problems: Sequence[Problem], counter: TokenCounter) -> list[list[int]]:
-    """The token count of every response, per problem."""
-    return [
-        counter.count([r.text for r in problem.responses])
-        for problem in tqdm(problems, desc="Counting tokens", unit="problem", leave=False)
-    ]
-
-
-def build_report(run: Run, out_dir: Path, counter: TokenCounter) -> dict[str, Any]:
-    """Compute every task's numbers and draw its plots into ``out_dir``; return the numbers."""
+def build_report(
+    run: Run, out_dir: Path, counter: TokenCounter
+) -> tuple[dict[str, Any], dict[tuple[str, str], tuple[list[Problem], list[list[int]]]]]:
+    """Compute every task's numbers and draw its plots into ``out_dir``; return the numbers and,
+    by (task, filter), the problems read with their responses' token counts."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"results_file": str(run.results_file), "model": run.model, "tokens": counter.source, "tasks": {}}
+    report: dict[str, Any] = {"results_file": str(run.results_file), "model": run.model, "tasks": {}}
+    read: dict[tuple[str, str], tuple[list[Problem], list[list[int]]]] = {}
     for name, task in run.tasks.items():
         entry: dict[str, Any] = {"repeats": task.repeats, "max_gen_toks": task.generation_kwargs.get("max_gen_toks"), "filters": {}, "plots": []}
-        tokens = None
+        lengths = None
         for filter_name in task.filters:
             problems = task.problems(filter_name)
-            tokens = tokens or response_tokens(problems, counter)
-            numbers = filter_report(task, filter_name, counter, tokens, problems)
+            lengths = lengths or response_lengths(problems, counter)
+            read[name, filter_name] = problems, lengths.counts
+            budget = run_budget(run, task, problems)
+            entry["budget"] = {"tokens": budget.tokens, "measured": budget.measured, "note": budget.note}
+            entry["tokens"] = lengths.source
+            numbers = filter_report(task, filter_name, problems, lengths, budget, counter)
             entry["filters"][filter_name] = numbers
-            stem = f"{name}_{filter_name}"
-            title = f"{name} ({filter_name})"
-            if numbers["level"]:
-                entry["plots"].append(plot_groups(numbers["level"], f"{title}: accuracy by level", out_dir / f"{stem}_level.png"))
-                entry["plots"].append(plot_groups(numbers["subject"], f"{title}: accuracy by subject", out_dir / f"{stem}_subject.png"))
-            entry["plots"].append(plot_lengths(problems, tokens, f"{title}: response length", out_dir / f"{stem}_length.png"))
-            if "sampling" in numbers:
-                entry["plots"].append(plot_pass_at_k(numbers["sampling"], f"{title}: pass@k and maj@k", out_dir / f"{stem}_pass_at_k.png"))
+            caption = plots.Caption(run.model, name, filter_name)
+            entry["plots"] += draw(numbers, problems, lengths, budget, caption, out_dir)
         report["tasks"][name] = entry
-    return report
+    return report, read
 
 
 def code_cell(text: str | None) -> str:
@@ -254,44 +366,83 @@ def code_cell(text: str | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+    return "not measured" if value is None else f"{100 * value:.1f}%"
 
 
-def _mean_se(cell: Mapping[str, float]) -> str:
+def verdict_cell(cell: Mapping[str, float]) -> str:
+    """``0.052 ± 0.010`` as the run's table prints it."""
     return f"{cell['mean']:.3f} ± {cell['stderr']:.3f}"
+
+
+def _interval(cell: Mapping[str, float]) -> str:
+    return f"[{cell['low']:.3f}, {cell['high']:.3f}]"
+
+
+def sampling_lines(s: Mapping[str, Any], metric: str) -> list[str]:
+    """The sampling table and what its rows mean."""
+    ks = [str(k) for k in s["k"]]
+    lines = [f"| {metric}, k = | " + " | ".join(ks) + " |", "|---" * (len(ks) + 1) + "|"]
+    lines.append("| pass@k | " + " | ".join(f"{s['pass@k'][k]['mean']:.3f}" for k in ks) + " |")
+    lines.append("| maj@k (first k samples) | " + " | ".join(f"{s['maj@k'][k]['mean']:.3f}" for k in ks) + " |")
+    lines.append("| maj_avg@k (every k-subset) | " + " | ".join(f"{s['maj_avg@k'][k]['mean']:.3f}" for k in ks) + " |")
+    worst = max(s["maj_avg@k"][k]["monte_carlo_stderr"] for k in ks)
+    method = (
+        "counted over every k-subset"
+        if s["maj_avg_exact"]
+        else f"counted over every k-subset where they are few, else estimated from random k-subsets (Monte-Carlo standard error at most {worst:.4f})"
+    )
+    n = s["n"]
+    string_key = f"string_maj@{n}"
+    average = s[f"avg@{n}"]
+    return lines + [
+        "",
+        f"avg@{n} = {average:.3f}. pass@k is the unbiased estimator (Chen et al., 2021). "
+        "maj@k is the majority vote of the first k samples, as lm-eval and Qwen2.5-Math count it; answers the "
+        "grader finds equal vote together and a tie goes to the answer sampled first, so with two samples the "
+        "vote is the first sample's answer and maj@2 equals maj@1 unless a first sample has no answer. "
+        f"maj_avg@k is the same vote averaged over k-subsets of the {n} samples, with a tie counted as the "
+        f"right answer's share of it, so it does not depend on the order the samples were drawn in ({method}); "
+        f"its maj_avg@1 and maj_avg@2 both equal avg@{n} when every sample has an answer. "
+        f"A vote on exact answer strings gives {string_key} = {s[string_key]:.3f}; problems where the two votes "
+        f"pick different answers: {len(s['vote_differences'])}.",
+        "",
+    ]
 
 
 def render(report: Mapping[str, Any]) -> str:
     """The report as Markdown."""
-    estimated = report["tokens"] == "estimate"
-    token_note = (
-        "Token counts are **estimated** (the model's tokenizer could not be loaded; pass --tokenizer)."
-        if estimated
-        else f"Token counts use the tokenizer `{report['tokens']}`."
-    )
-    lines = [f"# Report: {report['model']}", "", f"Run: `{report['results_file']}`", "", token_note, ""]
+    lines = [f"# Report: {report['model']}", "", f"Run: `{report['results_file']}`", ""]
     for name, task in report["tasks"].items():
-        lines += [f"## {name}", "", f"{task['repeats']} sample(s) per problem, max_gen_toks {task['max_gen_toks']}.", ""]
-        lines += ["| filter | problems | accuracy (avg@n) ± s.e. | format | answer not found | truncated |", "|---|---|---|---|---|---|"]
+        budget = task["budget"]
+        tokens = task["tokens"]
+        token_note = (
+            "Token counts are **estimated** (the run did not count them and the model's tokenizer could not be loaded; pass --tokenizer)."
+            if tokens == "estimate"
+            else "Token counts are the run's own." if tokens == "run" else f"Token counts use the tokenizer `{tokens}`."
+        )
+        budget_text = f"token budget {budget['tokens']:,}" if budget["tokens"] else "token budget unknown"
+        lines += [f"## {name}", "", f"{task['repeats']} sample(s) per problem; {budget_text}. {token_note}", ""]
+        if not budget["measured"]:
+            lines += [f"budget_reached is {budget['note']}.", ""]
+        lines += [
+            "| filter | problems | verdict | value ± s.e. | 95% interval | accuracy (answer only) | format_ok | unfinished | budget_reached | grader timeouts | no answer |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for filter_name, f in task["filters"].items():
-            truncated = _pct(f["truncation_rate"]) + (" (estimated)" if estimated and f["truncation_rate"] is not None else "")
+            r = f["rates"]
             lines.append(
-                f"| {filter_name} | {f['problems']} | {_mean_se(f['accuracy'])} | {_pct(f['format_rate'])} "
-                f"| {_pct(f['answer_not_found_rate'])} | {truncated} |"
+                f"| {filter_name} | {f['problems']} | {f['verdict_metric']} | {verdict_cell(f['verdict'])} | {_interval(f['verdict'])} "
+                f"| {f['accuracy']['mean']:.3f} | {_pct(r['format_ok'])} | {_pct(r['unfinished'])} | {_pct(r['budget_reached'])} "
+                f"| {_pct(r['grader_timeouts'])} | {_pct(r['no_answer'])} |"
             )
-        lines.append("")
+        first = next(iter(task["filters"].values()))
+        lines += ["", f"Intervals: {first['interval']}.", ""]
         for filter_name, f in task["filters"].items():
-            lines += [f"### {name}, filter `{filter_name}`", ""]
+            metric = f["verdict_metric"]
+            lines += [f"### {name}, filter `{filter_name}` ({metric})", ""]
             if "sampling" in f:
+                lines += sampling_lines(f["sampling"], metric)
                 s = f["sampling"]
-                ks = list(s["pass@k"])
-                lines += ["| k | " + " | ".join(ks) + " |", "|---" * (len(ks) + 1) + "|"]
-                lines.append("| pass@k | " + " | ".join(f"{s['pass@k'][k]:.3f}" for k in ks) + " |")
-                lines.append("| maj@k | " + " | ".join(f"{s['maj@k'][k]:.3f}" for k in ks) + " |")
-                string_key = next(k for k in s if k.startswith("string_maj@"))
-                lines += ["", f"maj@k votes answers the grader finds equal together, over the first k samples; "
-                          f"a vote on exact answer strings gives {string_key} = {s[string_key]:.3f}. "
-                          f"Problems where the two votes pick different answers: {len(s['vote_differences'])}.", ""]
                 if s["vote_differences"]:
                     lines += ["| problem | gold | equivalence vote (votes) | right | string vote (votes) | right |", "|---|---|---|---|---|---|"]
                     for d in s["vote_differences"]:
@@ -300,38 +451,49 @@ def render(report: Mapping[str, Any]) -> str:
                             f"| {code_cell(d['string_vote'])} ({d['string_votes']}) | {d['string_vote_correct']} |"
                         )
                     lines.append("")
+                solved = f["solve_rates"]
+                lines += [f"Problems by how many of their {s['n']} samples are right: "
+                          + ", ".join(f"{c}/{s['n']}: {n}" for c, n in solved.items()) + ".", ""]  # fmt: skip
             for by in ("level", "subject"):
                 if f[by]:
-                    lines += [f"| {by} | problems | accuracy ± s.e. |", "|---|---|---|"]
-                    lines += [f"| {key} | {cell['count']} | {_mean_se(cell)} |" for key, cell in f[by].items()]
+                    lines += [f"| {by} | problems | {metric} ± s.e. | 95% interval |", "|---|---|---|---|"]
+                    lines += [f"| {key} | {cell['count']} | {verdict_cell(cell)} | {_interval(cell)} |" for key, cell in f[by].items()]
                     lines.append("")
             if "reward_categories" in f:
                 lines += ["| r1_zero reward category | responses |", "|---|---|"]
                 lines += [f"| {key} | {value} |" for key, value in f["reward_categories"].items()]
                 lines.append("")
-            lines += ["| answers | responses | mean tokens | median tokens |", "|---|---|---|---|"]
+            unit = "estimated tokens" if tokens == "estimate" else "tokens"
+            lines += [f"| {metric} | responses | mean {unit} | median {unit} |", "|---|---|---|---|"]
             lines += [f"| {key} | {c['count']} | {c['mean']:.0f} | {c['median']:.0f} |" for key, c in f["length"].items()]
+            lines += ["", f"| {unit} | responses | {metric} | 95% Wilson interval |", "|---|---|---|---|"]
+            lines += [f"| {b['tokens'][0]}–{b['tokens'][1]} | {b['count']} | {b['mean']:.3f} | {_interval(b)} |" for b in f["length_bins"]]
             lines.append("")
             eff = f["efficiency"]
-            lines += ["Reasoning efficiency (means per response):", "", "| group | responses | " + " | ".join(m.replace("_", " ") for m in MEASURES) + " |",
-                      "|---" * (len(MEASURES) + 2) + "|"]
+            header = " | ".join(m.replace("_", " ") + (" (estimated)" if tokens == "estimate" and m.endswith("tokens") else "") for m in MEASURES)
+            lines += [f"Reasoning efficiency (means per response; right and wrong by {metric}):", "", f"| group | responses | {header} |",
+                      "|---" * (len(MEASURES) + 2) + "|"]  # fmt: skip
             for section in ("overall", "answer", "level"):
                 for key, cell in eff[section].items():
                     label = key if section != "level" else f"level {key}"
                     values = " | ".join(f"{cell[m]:.3f}" if m == "token_efficiency" else f"{cell[m]:.1f}" for m in MEASURES) if cell["count"] else " | ".join("" for _ in MEASURES)
                     lines.append(f"| {label} | {cell['count']} | {values} |")
             lines.append("")
-        lines += [f"![{plot}]({plot})" for plot in task["plots"]] + [""]
+        lines += [f"![{plot}]({plot})" for plot in task["plots"] if plot.endswith(".png")] + [""]
     return "\n".join(lines)
 
 
 def write_report(run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None) -> Path:
-    """Write ``report.md``, ``report.json`` and the plots for the run at ``run_path``; return report.md."""
+    """Write ``report.md``, ``report.json``, ``report.html`` and the plots for the run at
+    ``run_path``; return report.md."""
+    from lm_eval_math500.analysis.report_html import write_html
+
     run = read_run(run_path)
     out = Path(out_dir) if out_dir else run.results_file.parent
     counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config", {})))
-    report = build_report(run, out, counter)
+    report, problems = build_report(run, out, counter)
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     path = out / "report.md"
     path.write_text(render(report), encoding="utf-8")
+    write_html(report, problems, out)
     return path

@@ -38,8 +38,14 @@ def _by_filter(entry: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     shown = {m for row in rows for m in row if not m.endswith("_stderr") and m not in SAME_AS}
-    rest = sorted(shown - set(COLUMN_ORDER))
+    rest = sorted(shown - set(COLUMN_ORDER), key=column_key)
     return [m for m in COLUMN_ORDER if m in shown] + rest
+
+
+def column_key(metric: str) -> tuple[str, int, str]:
+    """Sort key of a metric column: by name, then ``@k`` as a number (``maj@2`` before ``maj@16``)."""
+    name, _, k = metric.partition("@")
+    return (name, int(k), "") if k.isdigit() else (name, -1, k)
 
 
 def _cell(metrics: Mapping[str, Any], name: str, with_stderr: bool) -> str:

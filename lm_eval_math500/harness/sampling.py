@@ -11,20 +11,38 @@ share of right samples) with its standard error. On top of it, per problem:
   answer it equals (:func:`~lm_eval_math500.grader.equivalence.same_in_process`). A sample without
   an answer does not vote. A tie goes to the class whose first answer came earliest in sampling
   order; no answer at all is a wrong vote.
+- ``maj_avg@k`` (computed by the report, not logged per run): the same vote averaged over every
+  k-subset of the n samples, so it does not depend on the order they were drawn in; a tie between
+  classes counts as the right class's share of the tie (the expected value of a random tie-break).
+  Exact by enumeration where the subsets are few, else a seeded Monte-Carlo over random k-subsets,
+  whose standard error is given with it.
+
+Under the first-k rule two samples either agree or tie, and the tie goes to the first, so maj@2 is
+maj@1 whenever the first sample has an answer; averaged over subsets with ties split, maj@2 is
+avg@n, like maj@1.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, Iterator
+
+import numpy as np
 
 from lm_eval_math500.grader.equivalence import same_in_process
 
 CORRECT = 0  # the class of answers equal to the gold
 NO_ANSWER = -1  # a sample without an answer: no vote
+# maj_avg@k enumerates every k-subset up to this many, else draws this many at random with this seed.
+EXACT_SUBSETS = 5_000
+MONTE_CARLO_DRAWS = 1_000
+MONTE_CARLO_SEED = 0
 
 
 def ladder(n: int) -> list[int]:
@@ -92,6 +110,62 @@ def sampling_scores(answers: Sequence[str | None], correct: Sequence[bool]) -> d
         winner = majority(classes[:k])
         scores[f"maj@{k}"] = float(winner is not None and classes[winner] == CORRECT)
     return scores
+
+
+@dataclass(frozen=True)
+class SubsetVote:
+    """The majority vote over k-subsets of one problem's samples (``maj_avg@k``).
+
+    Attributes:
+        value: the mean over k-subsets of the right class's share of the vote's winners.
+        stderr: the Monte-Carlo standard error of ``value`` (0 when every subset was counted).
+        exact: whether every k-subset was counted.
+    """
+
+    value: float
+    stderr: float
+    exact: bool
+
+
+def subset_vote(classes: Sequence[int], k: int, rng: np.random.Generator | None = None) -> SubsetVote:
+    """``maj_avg@k`` of one problem from its samples' vote classes (:func:`answer_classes`).
+
+    Counts every k-subset when there are at most :data:`EXACT_SUBSETS`, else draws
+    :data:`MONTE_CARLO_DRAWS` random ones from ``rng`` (default: seeded with :data:`MONTE_CARLO_SEED`).
+    """
+    n = len(classes)
+    if not 0 < k <= n:
+        raise ValueError(f"maj_avg@{k} needs 0 < k <= n (n={n})")
+    labels = np.asarray(classes)
+    right = int((labels == CORRECT).sum())
+    if right == 0:
+        return SubsetVote(0.0, 0.0, True)
+    if not (labels > CORRECT).any():  # only right answers vote: a subset is right when it holds one
+        return SubsetVote(pass_at_k(n, right, k), 0.0, True)
+    sizes = np.bincount(labels + 1)  # votes per class: NO_ANSWER, CORRECT, then the wrong classes
+    if math.comb(n, k) <= EXACT_SUBSETS:
+        chosen = (labels + 1)[_all_subsets(n, k)] + len(sizes) * np.arange(math.comb(n, k))[:, None]
+        votes = np.bincount(chosen.ravel(), minlength=chosen.shape[0] * len(sizes)).reshape(-1, len(sizes))
+        return SubsetVote(float(_right_shares(votes).mean()), 0.0, True)
+    # The class counts of a uniform k-subset follow the multivariate hypergeometric distribution.
+    rng = rng if rng is not None else np.random.default_rng(MONTE_CARLO_SEED)
+    shares = _right_shares(rng.multivariate_hypergeometric(sizes, k, size=MONTE_CARLO_DRAWS))
+    return SubsetVote(float(shares.mean()), float(shares.std(ddof=1) / math.sqrt(len(shares))), False)
+
+
+@functools.lru_cache(maxsize=64)
+def _all_subsets(n: int, k: int) -> np.ndarray:
+    return np.array(list(combinations(range(n), k)), dtype=np.intp).reshape(-1, k)
+
+
+def _right_shares(votes: np.ndarray) -> np.ndarray:
+    """For each row of class counts (NO_ANSWER, CORRECT, wrong classes...), the right class's share
+    of the classes with the most votes; 0 where no sample has an answer."""
+    votes = votes.copy()
+    votes[:, 0] = 0  # a sample without an answer does not vote
+    top = votes.max(axis=1)
+    winners = votes == top[:, None]
+    return np.where(top > 0, winners[:, 1] / winners.sum(axis=1), 0.0)
 
 
 @contextmanager
