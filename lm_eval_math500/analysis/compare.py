@@ -202,10 +202,12 @@ def render(numbers: Mapping[str, Any], label_a: str, label_b: str, task: str, co
 
 
 def compare_runs(
-    path_a: str | Path, path_b: str | Path, *, task: str | None = None, filter_name: str | None = None
+    path_a: str | Path, path_b: str | Path, *, task: str | None = None, filter_name: str | None = None,
+    regrade: bool = False,
 ) -> tuple[dict[str, Any], list[Pair], str]:
-    """The comparison's numbers, the paired problems and the Markdown summary."""
-    run_a, run_b = read_run(path_a), read_run(path_b)
+    """The comparison's numbers, the paired problems and the Markdown summary (with ``regrade``,
+    of both runs graded again with today's grader)."""
+    run_a, run_b = read_run(path_a, regrade=regrade), read_run(path_b, regrade=regrade)
     name = common_task(run_a, run_b, task)
     paired, count_a, count_b = pairs(run_a, run_b, name, filter_name)
     numbers = summary(paired)
@@ -213,10 +215,11 @@ def compare_runs(
 
 
 def write_comparison(
-    path_a: str | Path, path_b: str | Path, *, task: str | None = None, filter_name: str | None = None, out: str | None = None
+    path_a: str | Path, path_b: str | Path, *, task: str | None = None, filter_name: str | None = None, out: str | None = None,
+    regrade: bool = False,
 ) -> str:
     """The Markdown summary; with ``out``, also one JSON line per paired problem there."""
-    _, paired, text = compare_runs(path_a, path_b, task=task, filter_name=filter_name)
+    _, paired, text = compare_runs(path_a, path_b, task=task, filter_name=filter_name, regrade=regrade)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             for row in problem_rows(paired):

@@ -325,9 +325,12 @@ def render(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None) -> Path:
-    """Write ``report.md``, ``report.json`` and the plots for the run at ``run_path``; return report.md."""
-    run = read_run(run_path)
+def write_report(
+    run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None, regrade: bool = False
+) -> Path:
+    """Write ``report.md``, ``report.json`` and the plots for the run at ``run_path``; return report.md.
+    With ``regrade`` its responses are graded again with today's grader."""
+    run = read_run(run_path, regrade=regrade)
     out = Path(out_dir) if out_dir else run.results_file.parent
     counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config", {})))
     report = build_report(run, out, counter)
