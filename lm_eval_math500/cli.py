@@ -117,6 +117,7 @@ def _evaluate(options: argparse.Namespace) -> None:
     from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
     from lm_eval_math500.harness.task import MetadataError
 
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as lm-eval's own run sets it
     setup_logging()
     started = time.time()
     try:

@@ -45,9 +45,16 @@ class TokenCounts:
         todo = [text for text in dict.fromkeys(texts) if text not in self.known]
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
-            ids = self.tokenizer(batch, add_special_tokens=False, return_attention_mask=False, verbose=False)
-            self.known.update(zip(batch, map(len, ids["input_ids"]), strict=True))
+            self.known.update(zip(batch, self._lengths(batch), strict=True))
         return [self.known[text] for text in texts]
+
+    def _lengths(self, batch: list[str]) -> list[int]:
+        """Token counts of a batch: a fast tokenizer's Rust encoder without offsets, else the tokenizer itself."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None:
+            return [len(encoding) for encoding in backend.encode_batch_fast(batch, add_special_tokens=False)]
+        ids = self.tokenizer(batch, add_special_tokens=False, return_attention_mask=False, verbose=False)
+        return [len(row) for row in ids["input_ids"]]
 
 
 @functools.lru_cache(maxsize=1)
