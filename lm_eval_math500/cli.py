@@ -18,7 +18,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from lm_eval_math500.grader.formats import VARIANT_CHOICES
 
@@ -115,7 +115,7 @@ def _evaluate(options: argparse.Namespace) -> None:
     from lm_eval_math500.harness.datasets import DataUnavailableError
     from lm_eval_math500.harness.journal import UnansweredRequestsError
     from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
-    from lm_eval_math500.harness.task import MetadataError
+    from lm_eval_math500.harness.task import MetadataError, check_keys
 
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as lm-eval's own run sets it
     setup_logging()
@@ -130,6 +130,8 @@ def _evaluate(options: argparse.Namespace) -> None:
         config = EvaluatorConfig.from_cli(options)
         config.include_path = _include_paths(config.include_path)
         task_manager = config.process_tasks(config.metadata)
+        if all(_is_ours(task_manager, task) for task in config.tasks):
+            check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
         tracker_args = dict(config.hf_hub_log_args)
         if config.output_path:
             tracker_args["output_path"] = config.output_path
@@ -192,6 +194,12 @@ def _evaluate(options: argparse.Namespace) -> None:
     if "groups" in results:
         print(results_table(results, "groups"))
     add_breakdowns(config.output_path, since=started)
+
+
+def _is_ours(task_manager: Any, task: Any) -> bool:
+    """Whether ``task`` (as ``EvaluatorConfig.process_tasks`` resolved it) is one of this package's tasks or groups."""
+    entry = task_manager.task_index.get(task) if isinstance(task, str) else None
+    return entry is not None and entry.yaml_path is not None and Path(entry.yaml_path).resolve().is_relative_to(tasks_dir())
 
 
 def _include_paths(given: str | list[str] | None) -> list[str]:

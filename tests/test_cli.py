@@ -105,7 +105,8 @@ def test_include_path_adds_a_folder_of_tasks_beside_these(tmp_path):
     out = tmp_path / "out"
     result = run_cli(
         "run", "--model", "replay", "--model_args", f"path={saved}", "--tasks", "math500_question_only,my_math500",
-        "--include_path", str(folder), "--limit", "1", "--metadata", json.dumps({"data_dir": str(SHARED_DATA)}),
+        # A metadata key of the user's own task is no error beside these tasks.
+        "--include_path", str(folder), "--limit", "1", "--metadata", json.dumps({"data_dir": str(SHARED_DATA), "my_setting": 1}),
         "--output_path", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

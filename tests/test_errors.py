@@ -89,6 +89,16 @@ def test_bad_replay_input_is_one_line(inputs, args, expected):
             "unknown metadata key 'gold_erata' (did you mean 'gold_errata'?); these tasks take data_dir, "
             "deepthink_prefill, boxed_instruction, gold_errata, repeats, tokenizer",
         ),
+        (
+            ["--metadata", '{"errata": true}'],
+            "unknown metadata key 'errata' (did you mean 'gold_errata'?); these tasks take data_dir, "
+            "deepthink_prefill, boxed_instruction, gold_errata, repeats, tokenizer",
+        ),
+        (
+            ["--metadata", '{"data_dir": "x", "seed": 3}'],
+            "unknown metadata key 'seed'; these tasks take data_dir, deepthink_prefill, boxed_instruction, "
+            "gold_errata, repeats, tokenizer",
+        ),
         (["--metadata", '{"gold_errata": "yes"}'], "metadata gold_errata takes true or false, not 'yes'"),
         (["--repeats", "0"], "--repeats takes a number of samples per problem, at least 1, not 0"),
         (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lm_eval.tasks import TaskManager
 
@@ -42,6 +44,18 @@ MODEL_ARGUMENTS = ["pretrained", "dtype", "tokenizer_mode", "revision", "max_mod
 
 def test_model_arguments_and_the_tasks_own_keys_pass():
     check_keys({name: "x" for name in MODEL_ARGUMENTS} | {"version": 2.0, "reproduces": [], "config_source": "x"})
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("errata", "unknown metadata key 'errata' (did you mean 'gold_errata'?)"), ("seed", "unknown metadata key 'seed';")],
+)
+def test_strictly_every_key_must_be_the_tasks(key, message):
+    """What ``lm-eval-math500 run`` checks of --metadata when it runs these tasks alone."""
+    check_keys({key: 1})  # a task alone cannot tell it from a model argument
+    with pytest.raises(MetadataError, match=re.escape(message)):
+        check_keys({key: 1}, strict=True)
+    check_keys({"data_dir": "x", "repeats": 2, "reproduces": []}, strict=True)
 
 
 @pytest.mark.parametrize(

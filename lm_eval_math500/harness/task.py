@@ -114,21 +114,22 @@ def _text(metadata: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def check_keys(metadata: Mapping[str, Any]) -> None:
-    """Raise :class:`MetadataError` for a key that is none of the tasks' but close to one of them.
+def check_keys(metadata: Mapping[str, Any], strict: bool = False) -> None:
+    """Raise :class:`MetadataError` for a key that is none of the tasks' but close to one of them
+    or, with ``strict``, for any key that is none of theirs.
 
-    lm-eval merges ``--model_args`` into the metadata, so keys far from all of the tasks' are
-    taken to be the model's (or another task's) and left alone.
+    A task sees ``--model_args`` merged into its metadata, so there keys far from all of the tasks'
+    are taken to be the model's (or another task's) and left alone; ``lm-eval-math500 run`` knows
+    which keys came from ``--metadata`` and checks them strictly when it runs these tasks alone.
     """
     known = (*OPTIONS, *MODEL_ARGUMENTS, *OTHER_KEYS)
     for key in metadata:
         if key in known:
             continue
-        near = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-        if near:
-            raise MetadataError(
-                f"unknown metadata key {key!r} (did you mean {near[0]!r}?); these tasks take {', '.join(OPTIONS)}"
-            )
+        near = difflib.get_close_matches(key, known, n=1, cutoff=0.8 if not strict else 0.6)
+        if near or strict:
+            guess = f" (did you mean {near[0]!r}?)" if near else ""
+            raise MetadataError(f"unknown metadata key {key!r}{guess}; these tasks take {', '.join(OPTIONS)}")
 
 
 class MathTask(ConfigurableTask):
