@@ -131,3 +131,10 @@ def test_backend_that_dropped_the_trace_leaves_it_whole_when_thinking_never_ende
     assert cut.budget_reached and cut.unfinished and scores["accuracy"] == 0
     answer, scores = grade("The answer is \\boxed{5}.", prompt=R1_DISTILL_PROMPT, budget=20, **run)
     assert not answer.unfinished and scores["accuracy"] == 1
+
+
+def test_the_former_extract_reads_as_records_do_without_run_settings():
+    responses, requests = [["<think>a</think> so \\boxed{5}", "no answer"]], [Request("", 10)]
+    extractor = ExtractAnswer(variant="question_only")
+    assert extractor.extract(responses, [DOC], requests) == extractor.records(responses, [DOC], requests, RunSettings())
+    assert [r.answer for r in extractor.extract(responses, [DOC])[0]] == ["5", None]

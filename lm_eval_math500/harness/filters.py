@@ -38,6 +38,13 @@ class ExtractAnswer(Filter):
         resps = list(resps)
         return self.records(resps, docs, [Request()] * len(resps), RunSettings())
 
+    def extract(
+        self, resps: Iterable[list[str]], docs: list[dict], requests: list[Request] | None = None
+    ) -> list[list[Record]]:
+        """Deprecated: the former name of :meth:`records`, with the requests alone (no run settings)."""
+        resps = list(resps)
+        return self.records(resps, docs, requests or [Request()] * len(resps), RunSettings())
+
     def records(
         self,
         resps: Sequence[Sequence[str]],
