@@ -330,7 +330,9 @@ def _reproduce(options: argparse.Namespace) -> None:
     try:
         preset = reproduce.load_preset(options.preset)
         if options.compare:
-            print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(options.compare))))
+            comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
+            print(reproduce.format_comparisons(preset, comparisons))
+            _regraded(options)
             return
     except (ValueError, RunReadError) as err:
         raise CommandError(str(err)) from None
@@ -428,6 +430,7 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--output_path", help="where lm-eval writes the run (default: runs/PRESET)")
     repro.add_argument("--dry-run", action="store_true", help="print the lm-eval command instead of running it")
     repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
+    repro.add_argument("--regrade", action="store_true", help=f"with --compare: {REGRADE_HELP}")
     repro.set_defaults(handler=_reproduce)
 
     grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict, with the rule that decided, as JSON")
