@@ -175,9 +175,11 @@ class MathTask(ConfigurableTask):
                 instance.filtered_resps[entry["name"]] = responses
 
     def aggregation(self) -> dict[str, Any]:
+        """The YAML's metrics, and ``pass@k`` / ``maj@k`` for the task's current ``repeats`` (averaged)."""
         return {**super().aggregation(), **dict.fromkeys(sampling_metrics(self.config.repeats), mean)}
 
     def higher_is_better(self) -> dict[str, bool]:
+        """The YAML's metrics, and ``pass@k`` / ``maj@k`` for the task's current ``repeats`` (higher is better)."""
         return {**super().higher_is_better(), **dict.fromkeys(sampling_metrics(self.config.repeats), True)}
 
 
@@ -193,6 +195,7 @@ class DeepthinkTask(MathTask):
     """deepthink: with ``deepthink_prefill`` the response is forced to start with the format's prefill."""
 
     def prompt_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The prefill as lm-eval's ``gen_prefix``, when the run asks for it."""
         return {"gen_prefix": DEEPTHINK.prefill} if self.options.deepthink_prefill else {}
 
 
@@ -200,6 +203,7 @@ class BoxedTask(MathTask):
     """boxed: the instruction follows the problem in the user turn, or is the system turn."""
 
     def prompt_settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The instruction as the system prompt (``description``), or after the problem's text."""
         if self.options.boxed_instruction == "system":
             return {"description": BOXED_INSTRUCTION}
         return {"doc_to_text": f"{config['doc_to_text']}\n{BOXED_INSTRUCTION}"}
