@@ -7,22 +7,30 @@ which changes no answer), as in a real sampled run where texts differ but answer
 script times ``lm-eval-math500 run --repeats 64`` and ``lm-eval-math500 report`` on each, one
 after the other, and prints wall and CPU seconds (the run's processes, user + system) against the
 budgets; on a shared machine the CPU seconds are the steadier figure.
+
+With ``--old-rev REV`` it also times the same runs with the code of git revision ``REV``, each run
+of this checkout right after the old one's, and prints new / old; the distinct texts are then run a
+third time with a tokenizer named (a byte-level BPE trained here on the problems), so that the run
+counts every response's tokens.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
 import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
 SOURCES = (
     "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl",
     "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl",
@@ -54,14 +62,40 @@ def synthesise(data: Path, out: Path, *, distinct: bool) -> Path:
             for line in handle:
                 problem, response = _saved(json.loads(line))
                 by_problem.setdefault(_key(problem), []).append(response)
-    with (data / "math500" / "test.jsonl").open(encoding="utf-8") as handle:
-        problems = [json.loads(line)["problem"] for line in handle if line.strip()]
     with out.open("w", encoding="utf-8") as handle:
-        for problem in problems:
+        for problem in problems(data):
             saved = by_problem[_key(problem)]
             samples = [saved[i % len(saved)] + (" " * (i // len(saved)) if distinct else "") for i in range(REPEATS)]
             handle.write(json.dumps({"problem": problem, "response": samples}) + "\n")
     return out
+
+
+def problems(data: Path) -> list[str]:
+    with (data / "math500" / "test.jsonl").open(encoding="utf-8") as handle:
+        return [json.loads(line)["problem"] for line in handle if line.strip()]
+
+
+def train_tokenizer(data: Path, out: Path) -> Path:
+    """A byte-level BPE tokenizer (4,096 tokens) trained on the MATH-500 problems, saved to ``out``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=4096, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(problems(data), trainer)
+    PreTrainedTokenizerFast(tokenizer_object=bpe).save_pretrained(out)
+    return out
+
+
+def checkout(rev: str, into: Path) -> Path:
+    """The package as it was at git revision ``rev``, extracted into ``into``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
+    into.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="tar")
+    return into
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -72,35 +106,65 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
-        sys.exit(f"{' '.join(command[:3])} failed:\n{result.stderr[-3000:]}")
+        sys.exit(f"{' '.join(command[3:6])} failed:\n{result.stderr[-3000:]}")
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli(code: Path) -> tuple[list[str], dict[str, str]]:
+    """The command line of ``lm-eval-math500`` run from the package in ``code``, and its environment."""
+    env = {
+        **os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }  # fmt: skip
+    return [sys.executable, "-c", "from lm_eval_math500.cli import main; main()"], env
+
+
+def run_command(command: list[str], replay: Path, out: Path, metadata: dict) -> list[str]:
+    return [
+        *command, "run", "--model", "replay", "--model_args", f"path={replay}",
+        "--tasks", "math500_question_only", "--repeats", str(REPEATS),
+        "--metadata", json.dumps(metadata), "--output_path", str(out), "--log_samples",
+    ]  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--old-rev", help="also time the runs with the code of this git revision, side by side")
     options = parser.parse_args()
-    cli = str(Path(sys.executable).parent / "lm-eval-math500")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    rows = []
+    new, new_env = cli(REPO)
+    rows, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, distinct in (("each text 16x", False), ("64 distinct texts", True)):
+        old = cli(checkout(options.old_rev, Path(tmp) / "old")) if options.old_rev else None
+        variants = [("each text 16x", False, None), ("64 distinct texts", True, None)]
+        if old:
+            variants.append(("64 distinct texts, tokenizer", True, train_tokenizer(options.data, Path(tmp) / "tok")))
+        for label, distinct, tokenizer in variants:
             replay = synthesise(options.data, Path(tmp) / f"replay_{distinct}.jsonl", distinct=distinct)
-            out = Path(tmp) / f"run_{distinct}"
-            run = [
-                cli, "run", "--model", "replay", "--model_args", f"path={replay}",
-                "--tasks", "math500_question_only", "--repeats", str(REPEATS),
-                "--metadata", json.dumps({"data_dir": str(options.data)}),
-                "--output_path", str(out), "--log_samples",
-            ]  # fmt: skip
-            rows.append(("run", label, *timed(run, env)))
-            rows.append(("report", label, *timed([cli, "report", str(out)], env)))
+            metadata = {"data_dir": str(options.data), **({"tokenizer": str(tokenizer)} if tokenizer else {})}
+            if old:
+                old_out = Path(tmp) / f"old_{len(pairs)}"
+                old_times = timed(run_command(old[0], replay, old_out, metadata), old[1])
+            out = Path(tmp) / f"run_{len(pairs)}"
+            new_times = timed(run_command(new, replay, out, metadata), new_env)
+            if old:
+                pairs.append((label, old_times, new_times))
+            if tokenizer is None:
+                rows.append(("run", label, *new_times))
+                rows.append(("report", label, *timed([*new, "report", str(out)], new_env)))
     print(f"500 problems x {REPEATS} samples, math500_question_only, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}\n")
     print("| step | samples | wall s | CPU s | budget s | wall / budget |")
     print("|---|---|---|---|---|---|")
     for step, label, wall, cpu in rows:
         print(f"| {step} | {label} | {wall:.1f} | {cpu:.1f} | {BUDGETS[step]:.0f} | {wall / BUDGETS[step]:.0%} |")
+    if pairs:
+        print(f"\n`run`, this checkout (new) against {options.old_rev} (old), each new run right after the old one:\n")
+        print("| samples | old wall s | new wall s | new / old wall | old CPU s | new CPU s | new / old CPU |")
+        print("|---|---|---|---|---|---|---|")
+        for label, (old_wall, old_cpu), (new_wall, new_cpu) in pairs:
+            print(f"| {label} | {old_wall:.1f} | {new_wall:.1f} | {new_wall / old_wall:.2f} | "
+                  f"{old_cpu:.1f} | {new_cpu:.1f} | {new_cpu / old_cpu:.2f} |")
 
 
 if __name__ == "__main__":

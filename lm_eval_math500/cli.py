@@ -18,7 +18,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from lm_eval_math500.grader.formats import VARIANT_CHOICES
 
@@ -26,6 +26,12 @@ PROG = "lm-eval-math500"
 DESCRIPTION = (
     "MATH-500, GSM8K and MATH-validation tasks for lm-evaluation-harness, the replay model that "
     "re-grades saved generations, export and grading. 'lm-eval-math500 COMMAND --help' describes a command."
+)
+
+
+REGRADE_HELP = (
+    "extract and grade every response again with today's grader instead of reading the verdicts the run "
+    "recorded (the only way to read a samples file written before runs recorded them)"
 )
 
 
@@ -47,8 +53,10 @@ def run_help() -> str:
         for name, meaning in ARGUMENTS.items()
     )
     return (
-        f"{PROG} run ARGS is lm-eval's run with this package's tasks included (unless --include_path is given)\n"
-        "and one more model, replay. It prints one row per task and filter, the verdict first.\n\n"
+        f"{PROG} run ARGS is lm-eval's run with this package's tasks included (a --include_path adds a folder\n"
+        "beside them), one more model, replay, --repeats N (samples per problem, the same as --metadata\n"
+        "'{\"repeats\": N}') and --journal FILE (keep every generation in FILE, resume from it). It prints one\n"
+        "row per task and filter, the verdict first.\n\n"
         "--model replay answers each request with a generation saved earlier for the same problem, so saved\n"
         "outputs are re-graded by these tasks. It reads lm-eval samples files, this package's export, CS336 /\n"
         "Dr. GRPO results.jsonl (prompt + response) and Qwen2.5-Math outputs (question + code), e.g.\n"
@@ -59,48 +67,58 @@ def run_help() -> str:
     )
 
 
-@contextlib.contextmanager
-def _compact_tables() -> Iterator[None]:
-    """Have lm-eval's run print :func:`results_table` in place of its one-row-per-metric table."""
-    import lm_eval.utils
-
-    from lm_eval_math500.analysis.summary import results_table
-
-    original = lm_eval.utils.make_table
-    lm_eval.utils.make_table = results_table  # lm-eval's run imports it from here when it prints
-    try:
-        yield
-    finally:
-        lm_eval.utils.make_table = original
+# lm-eval run options whose loggers this command does not drive.
+_NOT_DRIVEN = {"wandb_args": "Weights & Biases", "wandb_config_args": "Weights & Biases", "trackio_args": "Trackio"}
 
 
 def run_lm_eval(args: list[str]) -> None:
-    """Run ``lm-eval run ARGS`` with the replay model registered and this package's tasks included.
+    """Run lm-eval's ``run ARGS`` with the replay model registered and this package's tasks included.
 
+    lm-eval's own parser reads the arguments; the evaluation goes through lm-eval's public entry
+    points, and the results are saved as lm-eval saves them and printed as :func:`results_table`.
     ``--journal FILE`` runs the ``--model`` backend through the journal model (resumable runs);
     ``--repeats N`` samples every problem N times; with ``--output_path`` and ``--log_samples`` the
     results file then gets per-level and per-subject breakdowns.
     """
+    from lm_eval_math500.harness.lm_eval_compat import IncompatibleLmEval, run_parser
+
+    try:
+        parser = run_parser(f"{PROG} run")
+    except IncompatibleLmEval as error:
+        raise CommandError(str(error)) from None
     if "-h" in args or "--help" in args:
         print(run_help())
-    from lm_eval._cli.harness import HarnessCLI
-    from lm_eval.utils import setup_logging
-
-    from lm_eval_math500.analysis.breakdown import add_breakdowns
-    from lm_eval_math500.harness.datasets import DataUnavailableError
-    from lm_eval_math500.harness.journal import UnansweredRequestsError
-    from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
-    from lm_eval_math500.harness.sampling import repeats
-
     args, n = _take_repeats(args)
     if "--journal" in args:
         args = _journaled(args)
-    if "--include_path" not in args:
-        args = [*args, "--include_path", str(tasks_dir())]
-    sys.argv = ["lm-eval", "run", *args]
+    options = parser.parse_args(args)
+    for name, service in _NOT_DRIVEN.items():
+        if getattr(options, name, None):
+            raise CommandError(
+                f"--{name}: {PROG} run does not log to {service}; run the tasks with lm-eval run "
+                f'--include_path "$({PROG} tasks-dir)" for that'
+            )
+    if n is not None:
+        options.metadata = {**(options.metadata or {}), "repeats": n}
+    _evaluate(options)
+
+
+def _evaluate(options: argparse.Namespace) -> None:
+    """lm-eval's evaluation of the parsed ``run`` options, saved and printed."""
+    from lm_eval import simple_evaluate
+    from lm_eval.config import EvaluatorConfig
+    from lm_eval.loggers import EvaluationTracker
+    from lm_eval.utils import handle_non_serializable, setup_logging
+
+    from lm_eval_math500.analysis.breakdown import add_breakdowns
+    from lm_eval_math500.analysis.summary import results_table
+    from lm_eval_math500.harness.datasets import DataUnavailableError
+    from lm_eval_math500.harness.journal import UnansweredRequestsError
+    from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
+    from lm_eval_math500.harness.task import MetadataError, check_keys
+
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as lm-eval's own run sets it
     setup_logging()
-    cli = HarnessCLI()
-    options = cli.parse_args()
     started = time.time()
     try:
         if options.model == "replay":
@@ -109,14 +127,86 @@ def run_lm_eval(args: list[str]) -> None:
             # lm-eval names the output folder after model_args' "model" (else "path", which for a
             # relative path gives a hidden "..__..." folder): name it after the file.
             options.model_args.setdefault("model", run_name(options.model_args["path"]))
-        with _compact_tables(), repeats(n) if n is not None else contextlib.nullcontext():
-            cli.execute(options)
-    except (ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError) as error:
+        config = EvaluatorConfig.from_cli(options)
+        config.include_path = _include_paths(config.include_path)
+        task_manager = config.process_tasks(config.metadata)
+        if all(_is_ours(task_manager, task) for task in config.tasks):
+            check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
+        tracker_args = dict(config.hf_hub_log_args)
+        if config.output_path:
+            tracker_args["output_path"] = config.output_path
+        if os.environ.get("HF_TOKEN"):
+            tracker_args["token"] = os.environ["HF_TOKEN"]
+        tracker = EvaluationTracker(**tracker_args)
+        seeds = config.seed or [None] * 4
+        results = simple_evaluate(
+            model=config.model,
+            model_args=config.model_args,
+            tasks=config.tasks,
+            num_fewshot=config.num_fewshot,
+            batch_size=config.batch_size,
+            max_batch_size=config.max_batch_size,
+            device=config.device,
+            use_cache=config.use_cache,
+            cache_requests=config.cache_requests.get("cache_requests", False),
+            rewrite_requests_cache=config.cache_requests.get("rewrite_requests_cache", False),
+            delete_requests_cache=config.cache_requests.get("delete_requests_cache", False),
+            limit=config.limit,
+            samples=config.samples,
+            check_integrity=config.check_integrity,
+            write_out=config.write_out,
+            log_samples=config.log_samples,
+            evaluation_tracker=tracker,
+            system_instruction=config.system_instruction,
+            apply_chat_template=config.apply_chat_template,
+            fewshot_as_multiturn=config.fewshot_as_multiturn,
+            gen_kwargs=config.gen_kwargs,
+            task_manager=task_manager,
+            verbosity=config.verbosity,
+            predict_only=config.predict_only,
+            random_seed=seeds[0],
+            numpy_random_seed=seeds[1],
+            torch_random_seed=seeds[2],
+            fewshot_random_seed=seeds[3],
+            confirm_run_unsafe_code=config.confirm_run_unsafe_code,
+            metadata=config.metadata,
+        )
+    except (ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError, MetadataError) as error:
         raise CommandError(str(error)) from None
     except ValueError:
-        _check_task_names(options.tasks or [], options.include_path)
+        _check_task_names(options.tasks or [], _include_paths(options.include_path))
         raise
-    add_breakdowns(options.output_path, since=started)
+    if results is None:  # not the first of several ranks
+        return
+    samples = results.pop("samples", None) if config.log_samples else None
+    if config.show_config:
+        print(json.dumps(results, indent=2, default=handle_non_serializable, ensure_ascii=False))
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for task_name in results["configs"] if samples else ():
+        tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+    if tracker.push_results_to_hub or tracker.push_samples_to_hub:
+        tracker.recreate_metadata_card()
+    print(
+        f"{config.model} ({config.model_args}), gen_kwargs: ({config.gen_kwargs}), limit: {config.limit}, "
+        f"num_fewshot: {config.num_fewshot}, batch_size: {config.batch_size}"
+    )
+    print(results_table(results))
+    if "groups" in results:
+        print(results_table(results, "groups"))
+    add_breakdowns(config.output_path, since=started)
+
+
+def _is_ours(task_manager: Any, task: Any) -> bool:
+    """Whether ``task`` (as ``EvaluatorConfig.process_tasks`` resolved it) is one of this package's tasks or groups."""
+    entry = task_manager.task_index.get(task) if isinstance(task, str) else None
+    return entry is not None and entry.yaml_path is not None and Path(entry.yaml_path).resolve().is_relative_to(tasks_dir())
+
+
+def _include_paths(given: str | list[str] | None) -> list[str]:
+    """This package's task folder, then the folders the run names (``--include_path`` adds)."""
+    named = [given] if isinstance(given, str) else list(given or [])
+    paths = [str(tasks_dir()), *named]
+    return list(dict.fromkeys(str(Path(path).expanduser().resolve()) for path in paths))
 
 
 def _journaled(args: list[str]) -> list[str]:
@@ -134,7 +224,7 @@ def _journaled(args: list[str]) -> list[str]:
     raise CommandError("--journal needs the backend named with --model on the command line")
 
 
-def _check_task_names(names: list[str], include_path: str | None) -> None:
+def _check_task_names(names: list[str], include_path: list[str]) -> None:
     """Raise :class:`CommandError` for the first task name lm-eval knows nothing of, with the nearest names."""
     from lm_eval.tasks import TaskManager
 
@@ -152,9 +242,23 @@ def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--repeats", type=int)
     known, rest = parser.parse_known_args(args)
+    if known.repeats is not None and known.repeats < 1:
+        raise CommandError(f"--repeats takes a number of samples per problem, at least 1, not {known.repeats}")
     return rest, known.repeats
 
 
+
+
+def _regraded(options: argparse.Namespace) -> None:
+    """Say that ``--regrade`` graded again instead of reading the run's verdicts."""
+    if options.regrade:
+        from lm_eval_math500.harness.records import current_version
+
+        print(
+            f"{PROG}: re-graded every response with today's grader (task version {current_version()}), "
+            "instead of reading the verdicts the run recorded",
+            file=sys.stderr,
+        )
 
 
 def _export(options: argparse.Namespace) -> None:
@@ -162,12 +266,13 @@ def _export(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.samples import RunReadError
 
     try:
-        rows = export_rows(options.samples, options.filter)
+        rows = export_rows(options.samples, options.filter, regrade=options.regrade)
     except RunReadError as error:
         raise CommandError(str(error)) from None
     with _output(options.output) as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    _regraded(options)
 
 
 @contextlib.contextmanager
@@ -225,7 +330,9 @@ def _reproduce(options: argparse.Namespace) -> None:
     try:
         preset = reproduce.load_preset(options.preset)
         if options.compare:
-            print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(options.compare))))
+            comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
+            print(reproduce.format_comparisons(preset, comparisons))
+            _regraded(options)
             return
     except (ValueError, RunReadError) as err:
         raise CommandError(str(err)) from None
@@ -252,9 +359,10 @@ def _report(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.samples import RunReadError
 
     try:
-        print(write_report(options.run, options.out, options.tokenizer))
+        print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
     except RunReadError as error:
         raise CommandError(str(error)) from None
+    _regraded(options)
 
 
 def _compare(options: argparse.Namespace) -> None:
@@ -265,14 +373,14 @@ def _compare(options: argparse.Namespace) -> None:
     if not plot.endswith(".png"):
         raise CommandError(f"--plot {plot} is not a .png file name; pass --plot NAME.png (the SVG goes beside it)")
     try:
-        print(
-            write_comparison(
-                options.run_a, options.run_b, task=options.task, filter_name=options.filter,
-                task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot,
-            )
+        text = write_comparison(
+            options.run_a, options.run_b, task=options.task, filter_name=options.filter,
+            task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot, regrade=options.regrade,
         )  # fmt: skip
     except RunReadError as error:
         raise CommandError(str(error)) from None
+    print(text)
+    _regraded(options)
 
 
 def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
@@ -283,6 +391,7 @@ def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     report.add_argument("run", help="the --output_path folder of a finished run (or its results_*.json)")
     report.add_argument("--out", help="folder for the report (default: beside the results file)")
     report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens the run did not count (default: the run's model)")
+    report.add_argument("--regrade", action="store_true", help=REGRADE_HELP)
     report.set_defaults(handler=_report)
     compare = commands.add_parser(
         "compare", help="compare two runs, or two tasks of one dataset, problem by problem (paired bootstrap, McNemar)"
@@ -295,6 +404,7 @@ def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--filter-b", help="run B's filter when it differs from --filter")
     compare.add_argument("--out", help="write one JSON line per paired problem here")
     compare.add_argument("--plot", help="the figure's PNG file, an SVG goes beside it (default: --out with .png, else compare.png)")
+    compare.add_argument("--regrade", action="store_true", help=REGRADE_HELP)
     compare.set_defaults(handler=_compare)
 
 
@@ -316,6 +426,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("samples", help="an lm-eval samples_<task>_<time>.jsonl file (written by --log_samples)")
     export.add_argument("--filter", help="extraction filter to export (default: the file's first)")
     export.add_argument("-o", "--output", help="write here instead of standard output")
+    export.add_argument("--regrade", action="store_true", help=REGRADE_HELP)
     export.set_defaults(handler=_export)
 
     repro = commands.add_parser(
@@ -329,6 +440,7 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--output_path", help="where lm-eval writes the run (default: runs/PRESET)")
     repro.add_argument("--dry-run", action="store_true", help="print the lm-eval command instead of running it")
     repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
+    repro.add_argument("--regrade", action="store_true", help=f"with --compare: {REGRADE_HELP}")
     repro.set_defaults(handler=_reproduce)
 
     grade_cmd = commands.add_parser("grade", help="grade one answer and print the verdict, with the rule that decided, as JSON")

@@ -129,9 +129,9 @@ def test_repeats_give_avg_pass_and_maj_at_k_from_every_sample(qwen8, shared_data
     qwen = {problem_key(row["question"]): row for row in read_jsonl(shared_data / RUNS / QWEN8)}
     right = []
     for row in rows:
-        (answers,) = row["filtered_resps"]
+        (logged,) = row["filtered_resps"]
         assert row["resps"] == [qwen[problem_key(row["doc"]["problem"])]["code"]]
-        right.append([doc_verdict(answer or None, row["doc"]).correct for answer in answers])
+        right.append([doc_verdict(json.loads(record)["answer"], row["doc"]).correct for record in logged])
     # avg@8: 728 of Qwen's verdicts plus the 9 right answers its grader rejects (see test_tasks).
     assert task.value("accuracy", "extract")[0] == pytest.approx(737 / 800)
     for k in (1, 2, 4, 8):
@@ -202,7 +202,9 @@ def test_report_numbers_match_the_samples_files(reports, base_run, shared_data):
         assert rates["format_ok"] == pytest.approx(fmean(r["format_ok"] for r in rows))
         assert rates["unfinished"] == pytest.approx(fmean(r["unfinished"] for r in rows))
         assert rates["grader_timeouts"] == pytest.approx(fmean(r["grader_timeouts"] for r in rows))
-        assert rates["no_answer"] == pytest.approx(fmean(not r["filtered_resps"][0][0] for r in rows))
+        assert rates["no_answer"] == pytest.approx(
+            fmean(json.loads(r["filtered_resps"][0][0])["answer"] is None for r in rows)
+        )
         assert rates["budget_reached"] is None  # a replay: the saved run's budget is not the task's
         assert {level: cell["count"] for level, cell in numbers["level"].items()} == levels
         for level, cell in numbers["level"].items():

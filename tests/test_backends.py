@@ -261,6 +261,15 @@ def r1_run(request) -> Run:
     return request.getfixturevalue(request.param)
 
 
+def _records(sample: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records the samples file holds for a row's responses, one per repeat."""
+    return [json.loads(logged) for group in sample["filtered_resps"] for logged in group]
+
+
+def _answers(sample: dict[str, Any]) -> list[list[str | None]]:
+    return [[json.loads(logged)["answer"] for logged in group] for group in sample["filtered_resps"]]
+
+
 def _prompt(sample: dict[str, Any]) -> str:
     return sample["arguments"]["gen_args_0"]["arg_0"]
 
@@ -318,9 +327,17 @@ def test_r1zero_stop_string_is_generated_and_cut(r1_run):
         assert "</answer>" not in row["resps"][0][0]
 
 
-def test_r1zero_filters_extract_the_answer_and_see_a_closed_answer_tag(r1_run):
+def test_r1zero_filters_extract_the_answer_and_see_a_closed_answer_tag(r1_run, tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model.path))
     for row in r1_run.samples["math500_r1zero"]:
-        assert row["filtered_resps"] == [[R1_ZERO_ANSWER]], row["filter"]  # plain answers, one per repeat
+        assert _answers(row) == [[R1_ZERO_ANSWER]], row["filter"]  # one record per repeat
+        (record,) = _records(row)
+        # Counted with the model's own tokenizer, the cut stop string put back as the filter reads it.
+        counted = len(tokenizer(row["resps"][0][0] + "</answer>", add_special_tokens=False)["input_ids"])
+        assert (record["tokens"], record["max_gen_toks"], record["budget_reached"]) == (counted, MAX_GEN_TOKS, False)
+        assert record["verdict"] == record["correct"] == (row["doc"]["answer"] == R1_ZERO_ANSWER)
         assert set(row["metrics"]) == set(R1_ZERO_METRICS)
         # The cut "</answer>" counts as closed, so both format checks pass, in cs336 mode too.
         assert row["format_ok"] == row["format_reward"] == 1.0
@@ -355,9 +372,9 @@ def test_question_only_prompt_is_the_bare_problem(r1_run, math500):
         assert _prompt(row) == math500[row["doc_id"]]["problem"]
         kwargs = _gen_kwargs(row)
         assert (kwargs["until"], kwargs["do_sample"], kwargs["max_gen_toks"]) == ([], False, MAX_GEN_TOKS)
-        ((response,),), ((answer,),) = row["resps"], row["filtered_resps"]
+        ((response,),), ((answer,),) = row["resps"], _answers(row)
         assert response.strip()
-        assert isinstance(answer, str)
+        assert answer is None or isinstance(answer, str)
         assert row["accuracy"] in (0.0, 1.0) and row["format_ok"] in (0.0, 1.0)
     results = r1_run.results["results"]["math500_question_only"]
     assert {key for key in results if "," in key} == {
@@ -396,7 +413,7 @@ def test_deepthink_chat_prompt_has_the_system_turn_and_ends_in_the_prefill(hf_ch
     rows = hf_chat_run.task_samples("math500_deepthink", "lenient")
     assert [row["doc_id"] for row in rows] == list(range(LIMIT))
     for row in rows:
-        assert row["doc"]["prefill"] == "<start_deepthink>"
+        assert set(row["doc"]) == {"problem", "solution", "answer", "subject", "level", "unique_id"}  # no run settings
         prompt = _prompt(row)
         assert prompt == (
             f"<|im_start|>system\n{description}<|im_end|>\n"
@@ -416,7 +433,7 @@ def test_deepthink_prefilled_response_is_cut_at_the_stop_and_scored(hf_chat_run)
         assert len(rows) == LIMIT
         for row in rows:
             assert row["resps"] == [[expected]]
-            assert row["filtered_resps"] == [[DEEPTHINK_ANSWER]]
+            assert _answers(row) == [[DEEPTHINK_ANSWER]]
             assert row["format_ok"] == 1.0
             assert row["accuracy"] == float(row["doc"]["answer"] == DEEPTHINK_ANSWER)
         results = hf_chat_run.results["results"]["math500_deepthink"]
@@ -446,17 +463,19 @@ def test_finished_thinking_is_graded_on_the_answer_after_it(hf_think_run):
     for row in hf_think_run.task_samples("math500_boxed", "extract"):
         # The whole response: the trace (opened by the template), its end, an <answer> tag and a stated answer.
         assert row["resps"] == [[R1_ZERO_RESPONSE + ANSWER_TAIL]]
-        assert row["filtered_resps"] == [["7"]]
+        assert _answers(row) == [["7"]]
         assert (row["format_ok"], row["unfinished"], row["budget_reached"], row["accuracy"]) == (1, 0, 0, 0)
     results = hf_think_run.results["results"]["math500_boxed"]
     assert results["unfinished,extract"] == 0 and results["format_ok,extract"] == 1
 
 
 def test_thinking_cut_off_by_the_budget_is_unfinished_even_after_think_end_token(vllm_think_run):
+    assert vllm_think_run.results["configs"]["math500_boxed"]["metadata"]["think_end_token"] == "</think>"
     for row in vllm_think_run.task_samples("math500_boxed", "extract"):
-        assert row["doc"]["think_end_token"] == "</think>"
         # One token into the trace: no </think>, so lm-eval keeps the whole text (left-stripped).
         assert row["resps"] == [[R1_ZERO_RESPONSE[: R1_ZERO_RESPONSE.index("</think>")].lstrip()]]
-        assert row["filtered_resps"] == [[""]]
+        assert _answers(row) == [[None]]
+        (record,) = _records(row)
+        assert (record["max_gen_toks"], record["budget_reached"], record["unfinished"]) == (1, True, True)
         assert (row["unfinished"], row["budget_reached"], row["accuracy"]) == (1, 1, 0)
     assert vllm_think_run.results["results"]["math500_boxed"]["unfinished,extract"] == 1

@@ -79,3 +79,39 @@ def test_grade_command_extracts_under_the_given_variant(capsys, args, pred, form
     main(["grade", "--gold", "2", "--response", "so 1+1</think> <answer>2</answer>", *args])
     verdict = json.loads(capsys.readouterr().out)
     assert (verdict["pred"], verdict["format_ok"], verdict["correct"]) == (pred, format_ok, True)
+
+
+def test_include_path_adds_a_folder_of_tasks_beside_these(tmp_path):
+    """A user's own task, of lm-eval's plain kind, runs in the same command as one of these tasks."""
+    folder = tmp_path / "my_tasks"
+    folder.mkdir()
+    (folder / "my_math500.yaml").write_text(
+        "task: my_math500\n"
+        "dataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {SHARED_DATA / 'math500' / 'test.jsonl'}\n"
+        "test_split: test\n"
+        "output_type: generate_until\n"
+        'doc_to_text: "{{problem}}"\n'
+        'doc_to_target: "{{answer}}"\n'
+        "generation_kwargs:\n  until: []\n"
+        "metric_list:\n  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n",
+        encoding="utf-8",
+    )
+    first = json.loads((SHARED_DATA / "math500" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    saved = tmp_path / "saved.jsonl"
+    # One generation for each of the two tasks' requests: right for ours, not the bare answer theirs matches.
+    response = f"So the answer is $\\boxed{{{first['answer']}}}$."
+    saved.write_text(json.dumps({"problem": first["problem"], "response": [response] * 2}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={saved}", "--tasks", "math500_question_only,my_math500",
+        # A metadata key of the user's own task is no error beside these tasks.
+        "--include_path", str(folder), "--limit", "1", "--metadata", json.dumps({"data_dir": str(SHARED_DATA), "my_setting": 1}),
+        "--output_path", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (results_file,) = out.rglob("results_*.json")
+    results = json.loads(results_file.read_text())["results"]
+    assert results["my_math500"]["exact_match,none"] == 0.0
+    assert results["math500_question_only"]["accuracy,extract"] == 1.0
+    assert "my_math500" in result.stdout and "math500_question_only" in result.stdout

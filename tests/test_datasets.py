@@ -9,9 +9,8 @@ import pytest
 
 from conftest import SHARED_DATA
 from lm_eval_math500.harness.datasets import (
-    ADDED_FIELDS,
-    BOXED_INSTRUCTION,
     DATA_DIR_ENV,
+    GOLD_ERRATA,
     SCHEMA,
     DataUnavailableError,
     load,
@@ -19,15 +18,15 @@ from lm_eval_math500.harness.datasets import (
 )
 
 
-def docs(name: str, **metadata) -> datasets.Dataset:
-    return process_docs(load(name, data_dir=str(SHARED_DATA), **metadata)["test"])
+def docs(name: str, gold_errata: bool = False) -> datasets.Dataset:
+    return process_docs(load(name, data_dir=str(SHARED_DATA))["test"], gold_errata=gold_errata)
 
 
 @pytest.mark.parametrize(("name", "rows"), [("math500", 500), ("gsm8k", 1319), ("math_validation", 5000)])
 def test_every_dataset_maps_onto_one_schema(name, rows):
     loaded = docs(name)
     assert len(loaded) == rows
-    assert set(loaded.column_names) == {*SCHEMA, *ADDED_FIELDS}
+    assert set(loaded.column_names) == set(SCHEMA)
     assert len(set(loaded["unique_id"])) == rows
     assert all(loaded["answer"])
 
@@ -41,14 +40,20 @@ def test_gsm8k_gold_is_the_number_after_hashes_without_commas():
     assert with_commas and all("," not in doc["answer"] for doc in with_commas)
 
 
-def test_hub_math_layout_gives_the_same_golds_as_the_local_file():
+@pytest.mark.parametrize("gold_errata", [False, True])
+def test_hub_math_layout_gives_the_golds_of_the_local_file(gold_errata):
+    """The hub copy has no answer field: its gold is the solution's last box, which is the local
+    file's answer everywhere but test/prealgebra/177.json (its solution ends on \\boxed{12}, its
+    answer is 6); with gold_errata the two agree there too."""
     local = [json.loads(line) for line in (SHARED_DATA / "math/test.jsonl").open()]
     hub_rows = [
         {"problem": r["problem"], "level": f"Level {r['level']}", "type": r["subject"], "solution": r["solution"]}
         for r in local
     ]
-    mapped = process_docs(datasets.Dataset.from_list(hub_rows))
-    assert mapped["answer"] == docs("math_validation")["answer"]
+    mapped = process_docs(datasets.Dataset.from_list(hub_rows), gold_errata=gold_errata)
+    expected = docs("math_validation", gold_errata=gold_errata)["answer"]
+    differ = {local[i]["unique_id"]: a for i, (a, b) in enumerate(zip(mapped["answer"], expected)) if a != b}
+    assert differ == ({} if gold_errata else {"test/prealgebra/177.json": "12"})
     assert mapped["level"] == [r["level"] for r in local]
     assert mapped["subject"] == [r["subject"] for r in local]
 
@@ -73,36 +78,16 @@ def test_unreachable_hub_says_what_to_set(monkeypatch):
         load("gsm8k")
 
 
-def test_deepthink_prefill_is_set_from_metadata():
-    assert set(docs("math500")["prefill"]) == {""}
-    assert set(docs("math500", deepthink_prefill=True)["prefill"]) == {"<start_deepthink>"}
-
-
-@pytest.mark.parametrize(
-    ("turn", "system", "user"), [("user", "", "\n" + BOXED_INSTRUCTION), ("system", BOXED_INSTRUCTION, "")]
-)
-def test_boxed_instruction_goes_to_the_turn_metadata_names(turn, system, user):
-    loaded = docs("gsm8k", boxed_instruction=turn)
-    assert set(loaded["boxed_system"]) == {system} and set(loaded["boxed_user"]) == {user}
-
-
-def test_unknown_boxed_turn_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="boxed_instruction"):
-        load("math500", data_dir=str(SHARED_DATA), boxed_instruction="assistant")
-
-
-def test_model_arguments_reach_the_docs_for_the_extraction_filter():
-    assert set(docs("math500")["model_tokenizer"]) == {""}
-    loaded = docs("math500", pretrained="org/model", think_end_token="</think>")
-    assert set(loaded["model_tokenizer"]) == {"org/model"} and set(loaded["think_end_token"]) == {"</think>"}
-    assert set(docs("math500", pretrained="org/model", tokenizer="org/tok")["model_tokenizer"]) == {"org/tok"}
-
-
-def test_golds_that_kept_one_of_several_boxed_solutions_are_completed():
-    by_id = {doc["unique_id"]: doc["answer"] for doc in docs("math_validation")}
-    assert by_id["test/algebra/1878.json"] == "-2, 1"
-    assert by_id["test/intermediate_algebra/225.json"] == "3, \\frac{2}{5}"
-    assert by_id["test/precalculus/679.json"] == "\\frac{\\pi}{4}, \\frac{5\\pi}{4}"
-    assert by_id["test/prealgebra/177.json"] == "6"
+def test_golds_are_the_published_ones_unless_errata_are_asked_for():
     local = {r["unique_id"]: r["answer"] for r in map(json.loads, (SHARED_DATA / "math/test.jsonl").open())}
-    assert sum(by_id[key] != local[key] for key in local) == 3
+    published = {doc["unique_id"]: doc["answer"] for doc in docs("math_validation")}
+    assert published == local
+    corrected = {doc["unique_id"]: doc["answer"] for doc in docs("math_validation", gold_errata=True)}
+    assert corrected["test/algebra/1878.json"] == "-2, 1"
+    assert corrected["test/intermediate_algebra/225.json"] == "3, \\frac{2}{5}"
+    assert corrected["test/precalculus/679.json"] == "\\frac{\\pi}{4}, \\frac{5\\pi}{4}"
+    assert corrected["test/prealgebra/177.json"] == "6"
+    assert sum(corrected[key] != local[key] for key in local) == 3
+    assert len(GOLD_ERRATA) == 4
+    # No MATH-500 problem has an erratum.
+    assert docs("math500", gold_errata=True)["answer"] == docs("math500")["answer"]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lm_eval_math500.harness.records import Record
+
 PROG = "lm-eval-math500"
 # lm-eval's own progress log lines ("2026-12-01:22:46:52 INFO ..."), which a run prints before failing.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d:\d\d:\d\d:\d\d (DEBUG|INFO|WARNING) ")
@@ -79,6 +81,56 @@ def test_bad_replay_input_is_one_line(inputs, args, expected):
     assert error_line(result) == f"{PROG}: error: " + expected.replace("INPUTS", str(inputs))
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--metadata", '{"gold_erata": true}'],
+            "unknown metadata key 'gold_erata' (did you mean 'gold_errata'?); these tasks take data_dir, "
+            "deepthink_prefill, boxed_instruction, gold_errata, repeats, tokenizer",
+        ),
+        (
+            ["--metadata", '{"errata": true}'],
+            "unknown metadata key 'errata' (did you mean 'gold_errata'?); these tasks take data_dir, "
+            "deepthink_prefill, boxed_instruction, gold_errata, repeats, tokenizer",
+        ),
+        (
+            ["--metadata", '{"data_dir": "x", "seed": 3}'],
+            "unknown metadata key 'seed'; these tasks take data_dir, deepthink_prefill, boxed_instruction, "
+            "gold_errata, repeats, tokenizer",
+        ),
+        (["--metadata", '{"gold_errata": "yes"}'], "metadata gold_errata takes true or false, not 'yes'"),
+        (["--repeats", "0"], "--repeats takes a number of samples per problem, at least 1, not 0"),
+        (
+            ["--wandb_args", "project=x"],
+            f'--wandb_args: {PROG} run does not log to Weights & Biases; run the tasks with lm-eval run '
+            f'--include_path "$({PROG} tasks-dir)" for that',
+        ),
+    ],
+)
+def test_bad_run_options_are_one_line(inputs, args, expected):
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={inputs}/saved.jsonl", "--tasks", "math500_boxed",
+        "--limit", "1", *args,
+    )  # fmt: skip
+    assert error_line(result) == f"{PROG}: error: {expected}"
+
+
+def test_an_lm_eval_the_run_command_was_not_checked_against_stops_it_with_one_line(monkeypatch, capsys):
+    from lm_eval_math500.cli import main
+    from lm_eval_math500.harness import lm_eval_compat
+
+    monkeypatch.setattr(lm_eval_compat, "lm_eval_version", lambda: "0.4.99")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--model", "replay", "--tasks", "math500_boxed"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        f"{PROG}: error: `{PROG} run` is off: it reads lm-eval's own run options, checked against lm-eval "
+        f"{', '.join(lm_eval_compat.CHECKED_VERSIONS)}, and lm-eval 0.4.99 is installed; run the tasks with "
+        f"`lm-eval run --include_path $({PROG} tasks-dir)` instead\n"
+    )
+
+
 def test_unknown_task_suggests_the_nearest_names(inputs):
     saved = f"path={inputs}/saved.jsonl"
     result = run_cli("run", "--model", "replay", "--model_args", saved, "--tasks", "math500_r1zeroo")
@@ -113,15 +165,17 @@ def test_export_of_a_file_that_is_not_a_samples_file_is_one_line(inputs, name, e
     assert error_line(result) == f"{PROG}: error: " + expected.replace("INPUTS", str(inputs))
 
 
-def samples_file(path: Path, problems: int) -> Path:
-    """A samples file of the layout lm-eval writes, with two filters and long responses."""
+def samples_file(path: Path, problems: int, records: bool = True) -> Path:
+    """A samples file of the layout lm-eval writes, with two filters and long responses; its filtered
+    responses are records, or (``records=False``) bare answers, as files written before records."""
+    logged = str(Record("1", True, correct=True, verdict=True, reason="same string", timed_out=False)) if records else "1"
     rows = [
         {
             "doc_id": i,
             "doc": {"problem": f"problem {i}", "answer": "1", "unique_id": f"p/{i}"},
             "filter": filter_name,
             "resps": [["x" * 2000 + " \\boxed{1}"]],
-            "filtered_resps": [["1"]],
+            "filtered_resps": [[logged]],
             "accuracy": 1.0,
             "format_ok": 1.0,
         }
@@ -135,6 +189,17 @@ def samples_file(path: Path, problems: int) -> Path:
 def test_export_of_an_unknown_filter_names_the_filters(tmp_path):
     result = run_cli("export", str(samples_file(tmp_path / "samples.jsonl", 1)), "--filter", "strikt")
     assert error_line(result).endswith("has no filter 'strikt'; pass --filter one of strict, lenient")
+
+
+def test_export_of_a_samples_file_without_records_says_to_regrade(tmp_path):
+    path = samples_file(tmp_path / "samples_math500_deepthink_2026-01-01T00-00-00.jsonl", 1, records=False)
+    assert error_line(run_cli("export", str(path))) == (
+        f"{PROG}: error: {path} holds no per-response records (it was written before runs logged them); "
+        "analyse it with --regrade, which extracts and grades every response again with today's grader"
+    )
+    assert error_line(run_cli("export", str(path), "--regrade")).endswith(
+        "re-grading needs the run's results file, which records the task's filters: keep the two files together"
+    )
 
 
 def test_export_into_a_closed_pipe_ends_quietly(tmp_path):
@@ -210,15 +275,24 @@ def test_run_help_says_what_replay_is_and_its_arguments():
     assert "--model_args" in lm_eval_help and "--tasks" in lm_eval_help
 
 
+def record(answer: str, correct: bool, format_ok: bool, verdict: bool) -> str:
+    """A graded record as the samples file holds it."""
+    reason = "same string" if correct else "numeric value differs"
+    return str(Record(answer, format_ok, correct=correct, verdict=verdict, reason=reason, timed_out=False))
+
+
 def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
     doc = {"problem": "1 + 1?", "answer": "2", "unique_id": "p/0", "subject": "Algebra", "level": 1}
-    common = {"doc_id": 0, "doc": doc, "resps": [["<answer>2"]], "filtered_resps": [["2"]], "accuracy": 1.0}
+    common = {"doc_id": 0, "doc": doc, "resps": [["<answer>2"]], "accuracy": 1.0}
     rows = [
         # r1_zero: the right answer in the wrong format counts for accuracy but not for answer_reward.
-        {**common, "filter": "cs336", "format_ok": 0.0, "answer_reward": 0.0},
-        {**common, "filter": "tags", "format_ok": 1.0, "answer_reward": 1.0},
+        {**common, "filter": "cs336", "filtered_resps": [[record("2", True, False, False)]], "format_ok": 0.0,
+         "answer_reward": 0.0},
+        {**common, "filter": "tags", "filtered_resps": [[record("2", True, True, True)]], "format_ok": 1.0,
+         "answer_reward": 1.0},
         # Three repeats of which two are right.
-        {**common, "filter": "extract", "resps": [["2", "3", "2"]], "filtered_resps": [["2", "3", "2"]],
+        {**common, "filter": "extract", "resps": [["2", "3", "2"]],
+         "filtered_resps": [[record("2", True, True, True), record("3", False, True, False), record("2", True, True, True)]],
          "accuracy": 2 / 3, "format_ok": 1.0},
     ]  # fmt: skip
     path = tmp_path / "samples.jsonl"
@@ -232,10 +306,12 @@ def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
 
     cs336 = export("cs336")
     assert (cs336["correct"], cs336["format_ok"], cs336["pred"]) == (False, False, "2")
+    assert cs336["reason"] == "format check failed; the answer: same string"
     assert export("tags")["correct"] is True
     repeated = export("extract")
     assert repeated["correct"] == pytest.approx(2 / 3)
     assert repeated["pred"] == ["2", "3", "2"] and repeated["pred_text"] == ["2", "3", "2"]
+    assert repeated["reason"] == ["same string", "numeric value differs", "same string"]
     assert set(export("tags")) == {
         "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
     }  # fmt: skip

@@ -143,6 +143,9 @@ def test_a_finished_run_is_set_against_the_published_score(tmp_path):
     assert comparison.stderr == pytest.approx(100 * (0.034 * 0.966 / 499) ** 0.5, rel=1e-3)
     printed = run_cli("reproduce", "cs336_r1zero", "--compare", str(out)).stdout
     assert "2.6" in printed and "3.4 ± 0.8" in printed and "+0.8" in printed
+    # The same run graded again with today's grader gives the same table, and says it re-graded.
+    regraded = run_cli("reproduce", "cs336_r1zero", "--compare", str(out), "--regrade")
+    assert regraded.stdout == printed and "re-graded every response with today's grader" in regraded.stderr
 
 
 def test_the_r1_distill_example_prints_the_one_gpu_vllm_command():

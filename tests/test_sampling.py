@@ -16,6 +16,7 @@ from lm_eval_math500.harness.sampling import (
     ladder,
     majority,
     pass_at_k,
+    sampling_metrics,
     sampling_scores,
     subset_vote,
 )
@@ -84,21 +85,13 @@ def test_sampling_scores_vote_on_equivalence_not_strings():
     assert sampling_scores(["1"], [True]) == {}
 
 
-def test_repeats_sets_every_loaded_task_and_is_undone(shared_data):
-    from lm_eval.tasks import TaskManager
-
-    from lm_eval_math500.cli import tasks_dir
-    from lm_eval_math500.harness.sampling import repeats
-
-    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata={"data_dir": str(shared_data)})
-    with repeats(4):
-        loaded = manager.load(["math500_question_only", "gsm8k_question_only"])["tasks"]
-        assert {task.config.repeats for task in loaded.values()} == {4}
-        assert all(task.aggregation()["maj@4"] and task.higher_is_better()["pass@2"] for task in loaded.values())
-    again = manager.load(["math500_question_only"])["tasks"]["math500_question_only"]
-    assert again.config.repeats == 1
-    with pytest.raises(ValueError, match="at least 1"), repeats(0):
-        pass
+@pytest.mark.parametrize(
+    "n,expected",
+    [(1, []), (2, ["pass@1", "pass@2", "maj@1", "maj@2"]), (5, ["pass@1", "pass@2", "pass@4", "pass@5", "maj@1", "maj@2", "maj@4", "maj@5"])],
+)
+def test_the_metrics_a_task_declares_are_those_it_scores(n, expected):
+    assert sampling_metrics(n) == expected
+    assert sorted(sampling_scores(["1"] * n, [True] * n)) == sorted(expected)
 
 
 def vote_share_by_enumeration(classes: list[int], k: int) -> float:

@@ -15,9 +15,9 @@ from lm_eval.tasks import TaskManager
 from conftest import SHARED_DATA
 from lm_eval_math500.cli import tasks_dir
 from lm_eval_math500.grader.formats import DEEPTHINK, TASK_VARIANTS
-from lm_eval_math500.harness.datasets import BOXED_INSTRUCTION, PREFILL_FIELD
 from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import MissingGenerationError, ReplayLM, problem_key
+from lm_eval_math500.harness.task import BOXED_INSTRUCTION
 
 RUNS = SHARED_DATA / "published_runs"
 BASE_RUN = RUNS / "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
@@ -51,7 +51,8 @@ def replay(path: Path, task: str, *, keep_stop: bool = False, limit: int | None 
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    """``rows`` as JSON lines; records are written as lm-eval writes them, as their ``str``."""
+    path.write_text("".join(json.dumps(row, default=str) + "\n" for row in rows), encoding="utf-8")
     return path
 
 
@@ -71,13 +72,18 @@ def task_index() -> dict:
 
 @pytest.mark.parametrize("task", TASKS)
 def test_task_yaml_matches_its_prompt_format(task_index, task):
-    """Stop strings, prefill, filter variant and the tags the prompt names all come from formats.py."""
+    """Stop strings, prefill, filter variant and the tags the prompt names all come from formats.py;
+    every filter names its verdict metric: answer_reward on r1_zero, accuracy elsewhere."""
     config = task_index[task].cfg
     (fmt,) = [f for suffix, f in TASK_VARIANTS.items() if task.removesuffix("_n4").removesuffix("_n64").endswith(f"_{suffix}")]
     assert config["generation_kwargs"]["until"] == list(fmt.stop)
-    assert config.get("gen_prefix") == (PREFILL_FIELD if fmt.prefill else None)
+    # The prefill is placed by the deepthink class (DEEPTHINK.prefill), when the run asks for it.
+    assert "gen_prefix" not in config
+    assert config["class"].endswith("harness.task.DeepthinkTask") == bool(fmt.prefill)
     filters = [step for entry in config["filter_list"] for step in entry["filter"]]
     assert filters and all(step["variant"] == fmt.variant for step in filters)
+    verdict = "answer_reward" if fmt.variant == "r1_zero" else "accuracy"
+    assert all(step["verdict_metric"] == verdict for step in filters)
     prompt = config.get("description", "") + config["doc_to_text"]
     markers = [*(fmt.answer_tags or ()), fmt.thinking_start, fmt.thinking_end]
     assert all(marker in prompt for marker in markers if marker)
@@ -146,29 +152,39 @@ def test_instruct_model_without_chat_template_scores_zero_in_cs336_mode():
     assert metrics["answer_reward,cs336"] == 0.0
 
 
+# 177's solution defines \boxed{N} as a function and ends on \boxed{12}; the answer is 6. The
+# other three box two answers side by side where the problem accepts either one, which as a
+# model's answer is a hedge.
+SOLUTIONS_AT_FAULT = {
+    "test/prealgebra/177.json", "test/algebra/1730.json", "test/intermediate_algebra/25.json",
+    "test/intermediate_algebra/702.json",
+}  # fmt: skip
+# The published golds of these keep only the last of the answers their problems ask for, which
+# the solutions box one by one (the errata of gold_errata complete them).
+INCOMPLETE_GOLDS = {"test/algebra/1878.json", "test/intermediate_algebra/225.json", "test/precalculus/679.json"}
+
+
 @pytest.mark.parametrize(
-    ("task", "data_file", "problem_field", "solution_field", "wrong"),
+    ("task", "data_file", "problem_field", "solution_field", "metadata", "wrong"),
     [
-        ("math500_question_only", "math500/test.jsonl", "problem", "solution", set()),
-        ("gsm8k_question_only", "gsm8k/test.jsonl", "question", "answer", set()),
-        # 177's solution defines \boxed{N} as a function and ends on \boxed{12}; the answer is 6.
-        # The other three box two answers side by side where the problem accepts either one, which
-        # as a model's answer is a hedge.
+        ("math500_question_only", "math500/test.jsonl", "problem", "solution", {}, set()),
+        ("gsm8k_question_only", "gsm8k/test.jsonl", "question", "answer", {}, set()),
         (
-            "math_validation_question_only", "math/test.jsonl", "problem", "solution",
-            {
-                "test/prealgebra/177.json", "test/algebra/1730.json",
-                "test/intermediate_algebra/25.json", "test/intermediate_algebra/702.json",
-            },
+            "math_validation_question_only", "math/test.jsonl", "problem", "solution", {},
+            SOLUTIONS_AT_FAULT | INCOMPLETE_GOLDS,
+        ),  # fmt: skip
+        (
+            "math_validation_question_only", "math/test.jsonl", "problem", "solution", {"gold_errata": True},
+            SOLUTIONS_AT_FAULT,
         ),  # fmt: skip
     ],
 )
-def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, wrong):
+def test_reference_solutions_score_full_marks(tmp_path, task, data_file, problem_field, solution_field, metadata, wrong):
     rows = read_jsonl(SHARED_DATA / data_file)
     replay_file = write_jsonl(
         tmp_path / "reference.jsonl", [{"problem": r[problem_field], "response": r[solution_field]} for r in rows]
     )
-    samples = replay(replay_file, task)["samples"][task]
+    samples = replay(replay_file, task, **metadata)["samples"][task]
     assert len(samples) == len(rows)
     assert {s["doc"]["unique_id"] for s in samples if s["accuracy"] < 1} == wrong
 
@@ -279,8 +295,9 @@ def test_qwen_math_outputs_regraded_with_eight_repeats(name, metadata):
         assert sample["arguments"][0][0] == row_prompt(sample["doc"]["problem"], metadata)
         row = qwen[problem_key(sample["doc"]["problem"])]
         assert sample["resps"] == [row["code"]]  # the i-th saved sample answers the i-th repeat
-        (answers,) = sample["filtered_resps"]
-        ours = [doc_verdict(answer or None, sample["doc"]).correct for answer in answers]
+        (records,) = sample["filtered_resps"]
+        ours = [doc_verdict(record.answer, sample["doc"]).correct for record in records]
+        assert [record.correct for record in records] == ours  # the run's own verdicts
         assert sample["accuracy"] == pytest.approx(sum(ours) / 8)
         mismatched = [i for i, (a, b) in enumerate(zip(ours, row["score"])) if a != b]
         if mismatched:
@@ -325,7 +342,7 @@ def test_sky_t1_replay_reports_unfinished_thinking_and_never_grades_inside_the_t
     unfinished = [s for s in samples if s["unfinished"]]
     assert len(unfinished) == 94 and metrics["unfinished,extract"] == pytest.approx(94 / 500)
     assert all("<|end_of_thought|>" not in s["resps"][0][0] for s in unfinished)
-    assert all(s["accuracy"] == 0 and s["filtered_resps"] == [[""]] for s in unfinished)
+    assert all(s["accuracy"] == 0 and [[r.answer for r in g] for g in s["filtered_resps"]] == [[None]] for s in unfinished)
     finished = [s for s in samples if not s["unfinished"]]
     assert sum(s["accuracy"] for s in finished) / len(finished) == pytest.approx(311 / 406)
     assert metrics["accuracy,extract"] == pytest.approx(311 / 500)

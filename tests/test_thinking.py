@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from lm_eval_math500.grader.thinking import opens_thinking, split_thinking
-from lm_eval_math500.harness.filters import ExtractAnswer, Request
+from lm_eval_math500.harness.filters import ExtractAnswer
 from lm_eval_math500.harness.metrics import process_results
+from lm_eval_math500.harness.records import Request, RunSettings
 
-DOC = {"problem": "What is 2 + 3?", "answer": "5", "think_end_token": "", "model_tokenizer": ""}
+DOC = {"problem": "What is 2 + 3?", "answer": "5"}
 R1_DISTILL_PROMPT = "<｜User｜>What is 2 + 3?<｜Assistant｜><think>\n"
 
 
@@ -46,10 +47,14 @@ def test_a_prompt_opens_thinking_when_it_ends_on_the_opening_tag(prompt, opened)
     assert opens_thinking(prompt) is opened
 
 
-def grade(response: str, *, prompt: str = "", doc: dict | None = None, budget: int | None = None, variant="question_only"):
-    """One response through the extraction filter and the metrics, as lm-eval runs them."""
-    [[extraction]] = ExtractAnswer(variant=variant).extract([[response]], [doc or DOC], [Request(prompt, budget)])
-    return extraction, process_results(doc or DOC, [[extraction]])
+def grade(
+    response: str, *, prompt: str = "", budget: int | None = None, variant="question_only",
+    tokenizer: str | None = None, think_end_token: str | None = None,
+):  # fmt: skip
+    """One response through the extraction filter and the metrics, as the tasks run them."""
+    settings = RunSettings(think_end_token=think_end_token, tokenizer=tokenizer)
+    [[record]] = ExtractAnswer(variant=variant).records([[response]], [DOC], [Request(prompt, budget)], settings)
+    return record, process_results(DOC, [[record]])
 
 
 @pytest.mark.parametrize(
@@ -65,21 +70,21 @@ def grade(response: str, *, prompt: str = "", doc: dict | None = None, budget: i
     ],
 )
 def test_only_what_follows_the_thinking_is_graded(response, prompt, answer, accuracy, unfinished):
-    extraction, scores = grade(response, prompt=prompt)
-    assert (str(extraction), scores["accuracy"], scores["unfinished"]) == (answer, accuracy, unfinished)
+    record, scores = grade(response, prompt=prompt)
+    assert (record.answer or "", scores["accuracy"], scores["unfinished"]) == (answer, accuracy, unfinished)
 
 
 def test_r1_zero_response_that_never_closes_its_thinking_is_unfinished():
     prompt = "User: What is 2 + 3?\nAssistant: <think>"
     closed, _ = grade("ok</think> <answer>5</answer>", prompt=prompt, variant="r1_zero")
     unclosed, scores = grade("ok <answer>5</answer>", prompt=prompt, variant="r1_zero")
-    assert (str(closed), closed.format_ok, closed.unfinished) == ("5", True, False)
-    assert (str(unclosed), unclosed.unfinished, scores["accuracy"]) == ("", True, 0)
+    assert (closed.answer, closed.format_ok, closed.unfinished) == ("5", True, False)
+    assert (unclosed.answer, unclosed.unfinished, scores["accuracy"]) == (None, True, 0)
 
 
 def test_deepthink_trace_that_never_ends_is_unfinished():
-    extraction, _ = grade("<start_deepthink>x <SOLUTION>5</SOLUTION>", variant="deepthink")
-    assert extraction.unfinished and not str(extraction)
+    record, _ = grade("<start_deepthink>x <SOLUTION>5</SOLUTION>", variant="deepthink")
+    assert record.unfinished and record.answer is None
 
 
 @pytest.fixture(scope="module")
@@ -92,31 +97,44 @@ def test_budget_is_counted_with_the_model_tokenizer(tokenizer):
 
     text = "What is the sum of the first ten primes? " * 4
     count = len(AutoTokenizer.from_pretrained(tokenizer).encode(text, add_special_tokens=False))
-    doc = {**DOC, "model_tokenizer": tokenizer}
-    at_budget, scores = grade(text, doc=doc, budget=count)
+    at_budget, scores = grade(text, tokenizer=tokenizer, budget=count)
+    assert at_budget.tokens == count and at_budget.max_gen_toks == count
     assert at_budget.budget_reached and scores["budget_reached"] == 1
     assert at_budget.unfinished and scores["accuracy"] == 0  # cut off before it stated an answer
-    below, _ = grade(text, doc=doc, budget=count + 5)
+    below, _ = grade(text, tokenizer=tokenizer, budget=count + 5)
     assert not below.budget_reached and not below.unfinished
 
 
 def test_a_stated_answer_before_the_budget_ran_out_is_graded(tokenizer):
     text = "The answer is \\boxed{5}. " + "Let me double check. " * 10
-    doc = {**DOC, "model_tokenizer": tokenizer}
-    extraction, scores = grade(text, doc=doc, budget=5)
-    assert extraction.budget_reached and not extraction.unfinished and scores["accuracy"] == 1
+    record, scores = grade(text, tokenizer=tokenizer, budget=5)
+    assert record.budget_reached and not record.unfinished and scores["accuracy"] == 1
 
 
 def test_without_a_tokenizer_the_budget_is_not_guessed():
-    extraction, _ = grade("x" * 100, budget=10)
-    assert not extraction.budget_reached
+    record, scores = grade("x" * 100, budget=10)
+    assert not record.budget_reached and record.tokens is None and scores["budget_reached"] == 0
+
+
+def test_without_a_known_budget_budget_reached_is_not_reported(tokenizer):
+    """A replayed generation's budget is unknown: its tokens are counted, the budget is not checked."""
+    record, scores = grade("What is the sum? " * 30, tokenizer=tokenizer, budget=None)
+    assert record.tokens > 10 and record.max_gen_toks is None
+    assert not record.budget_reached and "budget_reached" not in scores
 
 
 def test_backend_that_dropped_the_trace_leaves_it_whole_when_thinking_never_ended(tokenizer):
     """With lm-eval's think_end_token the backend cuts through </think>, or keeps all when it is missing."""
-    doc = {**DOC, "model_tokenizer": tokenizer, "think_end_token": "</think>"}
+    run = {"tokenizer": tokenizer, "think_end_token": "</think>"}
     trace = "so it is \\boxed{5}, let me check " * 8
-    cut, scores = grade(trace, prompt=R1_DISTILL_PROMPT, doc=doc, budget=20)
+    cut, scores = grade(trace, prompt=R1_DISTILL_PROMPT, budget=20, **run)
     assert cut.budget_reached and cut.unfinished and scores["accuracy"] == 0
-    answer, scores = grade("The answer is \\boxed{5}.", prompt=R1_DISTILL_PROMPT, doc=doc, budget=20)
+    answer, scores = grade("The answer is \\boxed{5}.", prompt=R1_DISTILL_PROMPT, budget=20, **run)
     assert not answer.unfinished and scores["accuracy"] == 1
+
+
+def test_the_former_extract_reads_as_records_do_without_run_settings():
+    responses, requests = [["<think>a</think> so \\boxed{5}", "no answer"]], [Request("", 10)]
+    extractor = ExtractAnswer(variant="question_only")
+    assert extractor.extract(responses, [DOC], requests) == extractor.records(responses, [DOC], requests, RunSettings())
+    assert [r.answer for r in extractor.extract(responses, [DOC])[0]] == ["5", None]

@@ -320,12 +320,14 @@ def compare_runs(
     filter_name: str | None = None,
     task_b: str | None = None,
     filter_b: str | None = None,
+    regrade: bool = False,
 ) -> tuple[dict[str, Any], list[Pair], str, tuple[Side, Side]]:
     """The comparison's numbers, the paired problems, the Markdown summary and the two sides.
 
     ``task`` and ``filter_name`` choose both sides' task and filter; ``task_b`` and ``filter_b``
-    choose B's where it differs (another prompt variant of the same dataset)."""
-    run_a, run_b = read_run(path_a), read_run(path_b)
+    choose B's where it differs (another prompt variant of the same dataset). With ``regrade`` both
+    runs are graded again with today's grader."""
+    run_a, run_b = read_run(path_a, regrade=regrade), read_run(path_b, regrade=regrade)
     if task_b is None:
         a = side(run_a, task, filter_name, other=run_b)
         b = side(run_b, a.task.name, filter_b or filter_name)
@@ -347,10 +349,13 @@ def write_comparison(
     filter_b: str | None = None,
     out: str | None = None,
     plot: str | Path = "compare.png",
+    regrade: bool = False,
 ) -> str:
     """The Markdown summary; writes the figure to ``plot`` (PNG, and SVG beside it) and, with
     ``out``, one JSON line per paired problem there."""
-    numbers, paired, text, (a, b) = compare_runs(path_a, path_b, task=task, filter_name=filter_name, task_b=task_b, filter_b=filter_b)
+    numbers, paired, text, (a, b) = compare_runs(
+        path_a, path_b, task=task, filter_name=filter_name, task_b=task_b, filter_b=filter_b, regrade=regrade
+    )
     plot = Path(plot)
     plot.parent.mkdir(parents=True, exist_ok=True)
     draw(numbers, a, b, plot.parent, plot.name.removesuffix(".png"))

@@ -1,7 +1,8 @@
 """Per-sample export of an lm-eval samples file, in the layout of the original evaluation scripts.
 
-``correct`` is the verdict the run recorded for the chosen filter (see :func:`export_rows`); nothing
-is graded again here, so an export always agrees with the run's metrics.
+Every field comes from the record the run logged for each response (see :func:`export_rows`);
+nothing is graded again, so an export always agrees with the run's metrics, unless ``regrade``
+asks for today's grader instead.
 """
 
 from __future__ import annotations
@@ -9,9 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lm_eval_math500.analysis.samples import RunReadError, read_samples_file
+from lm_eval_math500.analysis.samples import (
+    Problem,
+    Response,
+    RunReadError,
+    read_run,
+    read_samples_file,
+    responses_of,
+    results_file_of,
+)
 from lm_eval_math500.analysis.summary import verdict_metric
-from lm_eval_math500.harness.metrics import doc_verdict
+
 
 def read_samples(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a samples file of these tasks; anything else is a :class:`RunReadError` naming the line."""
@@ -25,13 +34,15 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def export_rows(samples_path: str | Path, filter_name: str | None = None) -> list[dict[str, Any]]:
+def export_rows(samples_path: str | Path, filter_name: str | None = None, regrade: bool = False) -> list[dict[str, Any]]:
     """One row per problem, in doc order, for the chosen extraction filter (default: the file's first).
 
     Fields: ``idx, unique_id, subject, level, problem, gold, pred, pred_text, correct, reason, format_ok``.
-    ``correct`` is the filter's recorded verdict: ``answer_reward`` on r1_zero tasks (the answer
-    counts only when that filter's format holds), ``accuracy`` on the others. With repeated samples,
-    ``pred``, ``pred_text`` and ``reason`` are lists and ``correct`` and ``format_ok`` the fractions of repeats.
+    ``correct`` is the filter's verdict: ``answer_reward`` on r1_zero tasks (the answer counts only
+    when that filter's format holds), ``accuracy`` on the others. With repeated samples, ``pred``,
+    ``pred_text`` and ``reason`` are lists and ``correct`` and ``format_ok`` the fractions of repeats.
+    With ``regrade`` the responses are extracted and graded again with today's grader (the run's
+    results file, beside the samples file, names the task's filters).
     """
     rows = read_samples(samples_path)
     filters = list(dict.fromkeys(row["filter"] for row in rows))
@@ -42,29 +53,39 @@ def export_rows(samples_path: str | Path, filter_name: str | None = None) -> lis
             f"{samples_path} has no filter {filter_name!r}; pass --filter one of {', '.join(filters)}"
         )
     chosen = sorted((row for row in rows if row["filter"] == filter_name), key=lambda row: row["doc_id"])
-    return [_export_row(row) for row in chosen]
+    counts_format = verdict_metric(chosen[0]) == "answer_reward"
+    if regrade:
+        task_name = Path(samples_path).name.removeprefix("samples_").rsplit("_", 1)[0]
+        task = read_run(results_file_of(samples_path), regrade=True).task(task_name)
+        return [_export_row(problem, counts_format) for problem in task.problems(filter_name)]
+    return [
+        _export_row(Problem(row["doc_id"], row["doc"], "", tuple(responses_of(row, samples_path))), counts_format)
+        for row in chosen
+    ]
 
 
-def _export_row(row: dict[str, Any]) -> dict[str, Any]:
-    doc = row["doc"]
-    texts = [text for group in row["resps"] for text in group]
-    answers = [answer or None for group in row["filtered_resps"] for answer in group]
-    single = len(texts) == 1
-    metric = verdict_metric(row)
-    verdict = row[metric]
-    reasons = [doc_verdict(answer, doc).reason for answer in answers]
-    if single and metric == "answer_reward" and not row["format_ok"]:
-        reasons = [f"format check failed; the answer: {reasons[0]}"]
+def _reason(response: Response, counts_format: bool) -> str:
+    """The grader's reason, after a failed format check where the format counts."""
+    if counts_format and not response.format_ok:
+        return f"format check failed; the answer: {response.reason}"
+    return response.reason
+
+
+def _export_row(problem: Problem, counts_format: bool) -> dict[str, Any]:
+    responses = problem.responses
+    single = len(responses) == 1
+    verdicts = [r.verdict for r in responses]
+    formats = [r.format_ok for r in responses]
     return {
-        "idx": row["doc_id"],
-        "unique_id": doc.get("unique_id"),
-        "subject": doc.get("subject"),
-        "level": doc.get("level"),
-        "problem": doc.get("problem"),
-        "gold": doc.get("answer"),
-        "pred": answers[0] if single else answers,
-        "pred_text": texts[0] if single else texts,
-        "correct": bool(verdict) if single else verdict,
-        "reason": reasons[0] if single else reasons,
-        "format_ok": bool(row["format_ok"]) if single else row["format_ok"],
+        "idx": problem.doc_id,
+        "unique_id": problem.doc.get("unique_id"),
+        "subject": problem.subject,
+        "level": problem.level,
+        "problem": problem.doc.get("problem"),
+        "gold": problem.doc.get("answer"),
+        "pred": responses[0].answer if single else [r.answer for r in responses],
+        "pred_text": responses[0].text if single else [r.text for r in responses],
+        "correct": verdicts[0] if single else sum(verdicts) / len(verdicts),
+        "reason": _reason(responses[0], counts_format) if single else [r.reason for r in responses],
+        "format_ok": formats[0] if single else sum(formats) / len(formats),
     }

@@ -483,12 +483,14 @@ def render(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None) -> Path:
+def write_report(
+    run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None, regrade: bool = False
+) -> Path:
     """Write ``report.md``, ``report.json``, ``report.html`` and the plots for the run at
-    ``run_path``; return report.md."""
+    ``run_path``; return report.md. With ``regrade`` its responses are graded again with today's grader."""
     from lm_eval_math500.analysis.report_html import write_html
 
-    run = read_run(run_path)
+    run = read_run(run_path, regrade=regrade)
     out = Path(out_dir) if out_dir else run.results_file.parent
     counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config", {})))
     report, problems = build_report(run, out, counter)

@@ -1,13 +1,18 @@
-"""Read a finished run: the harness's results file and, per task, its samples file, regraded.
+"""Read a finished run: the harness's results file and, per task, the records its samples file holds.
 
-Everything that analyses runs (report, compare, reproduction checks) starts here. Verdicts are not
-taken from the samples file's per-problem means: each response is passed through the task's own
-extraction filter and graded by :mod:`lm_eval_math500.harness.metrics`, so every repeat has its own.
+Everything that analyses runs (report, compare, export, reproduction checks) starts here. Each
+response is read from the record the run logged for it (:mod:`lm_eval_math500.harness.records`):
+the extracted answer, its flags, the grader's verdict and reason, its token count. Nothing is
+extracted or graded again, unless the run is read with ``regrade``: then every response is
+re-extracted from its logged text and request and graded with today's grader, the only way to
+read a samples file written before runs logged records.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,13 +21,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lm_eval_math500.harness.filters import ExtractAnswer, Request
-from lm_eval_math500.harness.metrics import doc_verdict
+from lm_eval_math500.harness.budget import TokenCounts
+from lm_eval_math500.harness.metrics import grade_records
+from lm_eval_math500.harness.records import Extractor, Record, Request, RunSettings, current_version, read_record
 
 RESULTS_GLOB = "results_*.json"
 # What every row of an lm-eval samples file (written by --log_samples) holds.
 SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
 _SAMPLES_FIX = "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
+
+log = logging.getLogger(__name__)
 
 
 class RunReadError(ValueError):
@@ -44,9 +52,12 @@ class Response:
         timed_out: whether the verdict hit the grader's time limit (and so counts as wrong).
         unfinished: whether the thinking never ended or the token budget cut the response off
             before it stated an answer (and so counts as wrong).
-        budget_reached: whether the response used up its token budget.
+        budget_reached: whether the response used up its token budget (False where the budget
+            is unknown: see ``max_gen_toks``).
         tokens: the response's length in tokens of the run's tokenizer, ``None`` when the run
             did not count it.
+        max_gen_toks: the token budget the response was generated under, ``None`` when the run
+            did not know it (a replayed generation): then ``budget_reached`` was not measured.
     """
 
     text: str
@@ -59,6 +70,15 @@ class Response:
     unfinished: bool = False
     budget_reached: bool = False
     tokens: int | None = None
+    max_gen_toks: int | None = None
+
+    @classmethod
+    def of(cls, text: str, record: Record) -> "Response":
+        """The response ``text`` as its graded ``record`` describes it."""
+        return cls(
+            text, record.answer, record.format_ok, bool(record.correct), bool(record.verdict), record.reason or "",
+            bool(record.timed_out), record.unfinished, record.budget_reached, record.tokens, record.max_gen_toks,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,12 +139,18 @@ class TaskRun:
         results: the harness's aggregated values, keyed ``"metric,filter"`` as in the results file.
         config: the task's configuration as the results file recorded it.
         samples_file: the task's ``samples_*.jsonl``, ``None`` when the run logged no samples.
+        regrade: read the responses by extracting and grading them again with today's grader,
+            instead of from the records the run logged.
+        replayed: the run replayed saved generations (``--model replay``), whose token budget it
+            did not know.
     """
 
     name: str
     results: Mapping[str, Any]
     config: Mapping[str, Any]
     samples_file: Path | None
+    regrade: bool = False
+    replayed: bool = False
 
     @property
     def filters(self) -> list[str]:
@@ -138,6 +164,11 @@ class TaskRun:
     @property
     def repeats(self) -> int:
         return int(self.config.get("repeats", 1))
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The task's metadata as the run recorded it (its options and version, the model's arguments)."""
+        return self.config.get("metadata") or {}
 
     def value(self, metric: str, filter_name: str) -> tuple[float, float | None]:
         """The aggregated value of ``metric`` under ``filter_name`` and its standard error."""
@@ -157,42 +188,46 @@ class TaskRun:
         ]
 
     def problems(self, filter_name: str | None = None) -> list[Problem]:
-        """Every problem with its graded responses under ``filter_name`` (default: the first filter)."""
+        """Every problem with its responses under ``filter_name`` (default: the first filter), as the
+        run's records describe them (or, with ``regrade``, as today's grader grades them)."""
         filter_name = filter_name or self.filters[0]
-        settings = self.filter_settings(filter_name)
-        verdict_metric = self.verdict_metric(filter_name)
+        self.filter_settings(filter_name)  # names the filters when there is no such one
         rows = self._rows(filter_name)
-        texts = [[text if isinstance(text, str) else "" for group in row["resps"] for text in group] for row in rows]
-        docs = [row["doc"] for row in rows]
-        # Identical repeats (greedy decoding, short answers) are extracted once per problem.
-        distinct = [list(dict.fromkeys(group)) for group in texts]
-        requests = [Request.of(_arguments(row)) for row in rows]
-        extracted_once = ExtractAnswer(**settings).extract(distinct, docs, requests)
-        extractions = [
-            _spread(group, dict(zip(unique, done, strict=True)))
-            for group, unique, done in zip(texts, distinct, extracted_once, strict=True)
-        ]
-        problems = []
-        graded = tqdm(
-            zip(rows, texts, extractions, strict=True),
-            total=len(rows), desc=f"Grading {self.name} ({filter_name})", unit="problem", leave=False,
+        if self.regrade:
+            return self._regraded(filter_name, rows)
+        problems = [Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses_of(row, self.samples_file))) for row in rows]
+        versions = {r.version for row in rows for r in map(read_record, _filtered(row)) if r is not None}
+        for version in sorted(versions - {current_version()}, key=str):
+            _warn_version(str(self.samples_file), version)
+        return problems
+
+    def _regraded(self, filter_name: str, rows: list[dict[str, Any]]) -> list[Problem]:
+        """Every response extracted from its logged text and request and graded with today's grader."""
+        settings = self.filter_settings(filter_name)
+        extractor = Extractor(
+            settings["variant"], settings.get("format_mode", "tags"), settings.get("strict", False),
+            self.verdict_metric(filter_name),
         )  # fmt: skip
-        for row, group, extracted in graded:
-            responses = []
-            outcomes: dict[str | None, Any] = {}  # repeats often give the same answer: grade it once
-            for text, extraction in zip(group, extracted, strict=True):
-                if extraction.answer not in outcomes:
-                    outcomes[extraction.answer] = doc_verdict(extraction.answer, row["doc"])
-                outcome = outcomes[extraction.answer]
-                format_counts = verdict_metric == "answer_reward"
-                responses.append(
-                    Response(
-                        text, extraction.answer, extraction.format_ok, outcome.correct,
-                        outcome.correct and (extraction.format_ok or not format_counts), outcome.reason,
-                        outcome.timed_out, extraction.unfinished, extraction.budget_reached,
-                    )
-                )  # fmt: skip
-            problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), tuple(responses)))
+        metadata = self.metadata
+        run_settings = RunSettings(
+            think_end_token=metadata.get("think_end_token") or None,
+            tokenizer=metadata.get("tokenizer") or metadata.get("pretrained") or None,
+            version=current_version(),
+        )
+        counts = TokenCounts(run_settings.tokenizer)
+        problems = []
+        graded = tqdm(rows, desc=f"Re-grading {self.name} ({filter_name})", unit="problem", leave=False)
+        for row in graded:
+            texts = _texts(row)
+            distinct = list(dict.fromkeys(texts))  # identical repeats (greedy decoding) are read once
+            request = Request.of(_arguments(row))
+            if self.replayed:
+                request = Request(request.prompt, None)
+            (records,) = extractor.records([distinct], [row["doc"]], [request], run_settings, counts.count)
+            grade_records(records, row["doc"])
+            by_text = dict(zip(distinct, records, strict=True))
+            responses = tuple(Response.of(text, by_text[text]) for text in texts)
+            problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), responses))
         return problems
 
     def _rows(self, filter_name: str) -> list[dict[str, Any]]:
@@ -215,9 +250,13 @@ class TaskRun:
         return {name: sorted(rows, key=lambda row: row["doc_id"]) for name, rows in grouped.items()}
 
     def verdict_metric(self, filter_name: str) -> str:
-        """The metric that is the task's verdict under ``filter_name``: ``answer_reward`` where the
-        filter reads r1_zero responses (the answer counts only in the format), else ``accuracy``."""
-        return "answer_reward" if self.filter_settings(filter_name).get("variant") == "r1_zero" else "accuracy"
+        """The metric that is the task's verdict under ``filter_name``, as the filter names it
+        (``verdict_metric``); runs made before filters named it: ``answer_reward`` where the filter
+        reads r1_zero responses (the answer counts only in the format), else ``accuracy``."""
+        settings = self.filter_settings(filter_name)
+        if "verdict_metric" in settings:
+            return settings["verdict_metric"]
+        return "answer_reward" if settings.get("variant") == "r1_zero" else "accuracy"
 
     def filter_settings(self, filter_name: str) -> dict[str, Any]:
         """The keyword arguments the task gave its extraction filter ``filter_name``."""
@@ -274,8 +313,9 @@ def find_results(path: str | Path) -> Path:
     return found[-1]
 
 
-def read_run(path: str | Path) -> Run:
-    """Read the run at ``path`` (a results file or a folder holding one); samples files are matched by time."""
+def read_run(path: str | Path, regrade: bool = False) -> Run:
+    """Read the run at ``path`` (a results file or a folder holding one); samples files are matched by
+    time. With ``regrade`` its responses are extracted and graded again with today's grader."""
     results_file = find_results(path)
     try:
         raw = json.loads(results_file.read_text(encoding="utf-8"))
@@ -284,8 +324,11 @@ def read_run(path: str | Path) -> Run:
     if not isinstance(raw, dict) or "results" not in raw or "configs" not in raw:
         raise RunReadError(f"{results_file} is not an lm-eval results file (no 'results' and 'configs')")
     stamp = results_file.stem.removeprefix("results_")
+    replayed = raw.get("config", {}).get("model") == "replay"
     tasks = {
-        name: TaskRun(name, raw["results"].get(name, {}), config, _samples_file(results_file.parent, name, stamp))
+        name: TaskRun(
+            name, raw["results"].get(name, {}), config, _samples_file(results_file.parent, name, stamp), regrade, replayed
+        )
         for name, config in raw["configs"].items()
     }
     return Run(results_file, str(raw.get("model_name") or raw.get("config", {}).get("model", "")), tasks, raw)
@@ -296,9 +339,52 @@ def _samples_file(folder: Path, task: str, stamp: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _spread(group: list[str], by_text: Mapping[str, Any]) -> list[Any]:
-    """Each text's extraction, looked up among the distinct texts' extractions."""
-    return [by_text[text] for text in group]
+def results_file_of(samples_file: str | Path) -> Path:
+    """The results file of the run that wrote ``samples_file`` (the one of the same time, beside it)."""
+    samples_file = Path(samples_file)
+    stamp = samples_file.stem.rsplit("_", 1)[-1]
+    results_file = samples_file.with_name(f"results_{stamp}.json")
+    if not results_file.is_file():
+        raise RunReadError(
+            f"no {results_file.name} beside {samples_file}; re-grading needs the run's results file, "
+            "which records the task's filters: keep the two files together"
+        )
+    return results_file
+
+
+def _texts(row: Mapping[str, Any]) -> list[str]:
+    """A row's responses, one per repeat, as the backend returned them."""
+    return [text if isinstance(text, str) else "" for group in row["resps"] for text in group]
+
+
+def _filtered(row: Mapping[str, Any]) -> list[Any]:
+    """A row's filtered responses, one per repeat."""
+    return [item for group in row["filtered_resps"] for item in group]
+
+
+def responses_of(row: Mapping[str, Any], path: str | Path | None) -> list[Response]:
+    """A samples-file row's responses, each as the record the run logged for it describes it."""
+    texts, records = _texts(row), [read_record(item) for item in _filtered(row)]
+    if len(records) != len(texts) or None in records:
+        raise RunReadError(
+            f"{path} holds no per-response records (it was written before runs logged them); "
+            "analyse it with --regrade, which extracts and grades every response again with today's grader"
+        )
+    if any(record.correct is None for record in records):
+        raise RunReadError(
+            f"{path} holds ungraded records (a --predict_only run); analyse it with --regrade, "
+            "which grades every response with today's grader"
+        )
+    return [Response.of(text, record) for text, record in zip(texts, records, strict=True)]
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_version(path: str, version: str | None) -> None:
+    """Say once per file that its records come from another task version."""
+    log.warning(
+        "%s was graded by task version %s, not %s as today: its recorded verdicts are kept; "
+        "--regrade re-grades it with today's grader", path, version, current_version(),
+    )  # fmt: skip
 
 
 def _arguments(row: Mapping[str, Any]) -> list[Any]:

@@ -2,7 +2,9 @@
 
 Every dataset is read from the Hugging Face Hub by default. A local folder laid out like
 ``math500/test.jsonl``, ``gsm8k/test.jsonl``, ``math/test.jsonl`` overrides the hub when named by
-``--metadata '{"data_dir": DIR}'`` or the ``LM_EVAL_MATH500_DATA_DIR`` environment variable.
+``--metadata '{"data_dir": DIR}'`` or the ``LM_EVAL_MATH500_DATA_DIR`` environment variable. The
+golds are the dataset's own; ``--metadata '{"gold_errata": true}'`` replaces the four MATH golds of
+``GOLD_ERRATA`` that are not the whole answer.
 """
 
 from __future__ import annotations
@@ -16,23 +18,10 @@ from typing import Any
 
 import datasets
 
-from lm_eval_math500.grader.formats import DEEPTHINK
 from lm_eval_math500.grader.latex import brace_end
 
 DATA_DIR_ENV = "LM_EVAL_MATH500_DATA_DIR"
 SCHEMA = ("problem", "solution", "answer", "subject", "level", "unique_id")
-# The doc field the deepthink tasks put at the start of the response (their gen_prefix).
-PREFILL_FIELD = "prefill"
-# The boxed variant's instruction (DeepSeek-R1's and Qwen2.5-Math's wording). The loader puts it in
-# the turn ``--metadata '{"boxed_instruction": "user"|"system"}'`` names: the system field is the
-# task's description (the system turn under a chat template), the user field follows the problem.
-BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-BOXED_TURNS = ("user", "system")
-BOXED_SYSTEM_FIELD, BOXED_USER_FIELD = "boxed_system", "boxed_user"
-# What the model's arguments say about its outputs, for the extraction filter: the backend's
-# think_end_token (it then drops the trace itself) and the tokenizer that counts response tokens.
-THINK_END_FIELD, TOKENIZER_FIELD = "think_end_token", "model_tokenizer"
-ADDED_FIELDS = (PREFILL_FIELD, BOXED_SYSTEM_FIELD, BOXED_USER_FIELD, THINK_END_FIELD, TOKENIZER_FIELD)
 
 
 @dataclass(frozen=True)
@@ -52,8 +41,9 @@ SOURCES: dict[str, Source] = {
     "math_validation": Source("DigitalLearningGmbH/MATH-lighteval", "default", "test", "math/test.jsonl"),
 }
 
-# MATH golds that are not the whole answer, keyed by the sha1 of the problem text.
-_GOLD_ERRATA = {
+# MATH golds that are not the whole answer, keyed by the sha1 of the problem text; applied only
+# when a run asks for them (gold_errata), since every other evaluation grades against the published ones.
+GOLD_ERRATA = {
     # test/prealgebra/177.json defines \boxed{N} as a function; its solution says the answer is 6.
     "444d128875d54e398101c776e3351652755112b6": "6",
     # These ask for all solutions and their solutions box each one; MATH kept only the last box.
@@ -84,42 +74,12 @@ def _override_hint() -> str:
     )
 
 
-def load(
-    name: str,
-    data_dir: str | None = None,
-    deepthink_prefill: bool = False,
-    boxed_instruction: str = "user",
-    think_end_token: str | None = None,
-    tokenizer: str | None = None,
-    pretrained: Any = None,
-    **_: Any,
-) -> datasets.DatasetDict:
-    """Load dataset ``name`` for lm-eval's ``custom_dataset`` hook, which passes all metadata
-    (``--metadata`` merged with ``--model_args``).
-
-    ``deepthink_prefill`` makes deepthink responses start with the deepthink format's prefill
-    (``<start_deepthink>``);
-    ``boxed_instruction`` puts the boxed variant's instruction in the ``user`` or ``system`` turn.
-    """
+def load(name: str, data_dir: str | None = None) -> datasets.DatasetDict:
+    """Dataset ``name`` as published (its ``test`` split), from ``data_dir`` (else
+    ``LM_EVAL_MATH500_DATA_DIR``) or, when neither is set, the hub."""
     if name not in SOURCES:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(SOURCES)}")
-    if boxed_instruction not in BOXED_TURNS:
-        raise ValueError(
-            f"boxed_instruction must be one of {BOXED_TURNS}, not {boxed_instruction!r}; "
-            'pass --metadata \'{"boxed_instruction": "system"}\' for the system turn'
-        )
-    split = _read_split(SOURCES[name], data_dir or os.environ.get(DATA_DIR_ENV))
-    counter = tokenizer if isinstance(tokenizer, str) else pretrained if isinstance(pretrained, str) else ""
-    added = {
-        PREFILL_FIELD: DEEPTHINK.prefill if deepthink_prefill else "",
-        BOXED_SYSTEM_FIELD: BOXED_INSTRUCTION if boxed_instruction == "system" else "",
-        BOXED_USER_FIELD: "\n" + BOXED_INSTRUCTION if boxed_instruction == "user" else "",
-        THINK_END_FIELD: think_end_token if isinstance(think_end_token, str) else "",
-        TOKENIZER_FIELD: counter,
-    }
-    for field, value in added.items():
-        split = split.add_column(field, [value] * len(split))
-    return datasets.DatasetDict({"test": split})
+    return datasets.DatasetDict({"test": _read_split(SOURCES[name], data_dir or os.environ.get(DATA_DIR_ENV))})
 
 
 def _read_split(source: Source, data_dir: str | None) -> datasets.Dataset:
@@ -142,8 +102,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
-    """Map any of the supported layouts onto the one schema of ``SCHEMA`` (plus ``ADDED_FIELDS``)."""
+def process_docs(dataset: datasets.Dataset, gold_errata: bool = False) -> datasets.Dataset:
+    """Map any of the supported layouts onto the one schema of ``SCHEMA``; with ``gold_errata`` the
+    golds of ``GOLD_ERRATA`` are replaced."""
     columns = set(dataset.column_names)
     if "question" in columns:
         mapper = _gsm8k_doc
@@ -153,8 +114,8 @@ def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
         mapper = _math_doc
     else:
         raise ValueError(f"unrecognised dataset layout with columns {sorted(columns)}")
-    extra = columns - set(SCHEMA) - set(ADDED_FIELDS)
-    return dataset.map(mapper, with_indices=True, remove_columns=sorted(extra))
+    mapped = dataset.map(mapper, with_indices=True, remove_columns=sorted(columns - set(SCHEMA)))
+    return mapped.map(_corrected_gold) if gold_errata else mapped
 
 
 def gsm8k_answer(solution: str) -> str:
@@ -174,11 +135,13 @@ def _gsm8k_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def _math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
-    return {**{key: row[key] for key in SCHEMA}, "answer": _gold(row["problem"]) or row["answer"]}
+    return {key: row[key] for key in SCHEMA}
 
 
-def _gold(problem: str) -> str | None:
-    return _GOLD_ERRATA.get(hashlib.sha1(problem.encode("utf-8")).hexdigest())
+def _corrected_gold(doc: dict[str, Any]) -> dict[str, Any]:
+    """The doc with its gold from ``GOLD_ERRATA``, where the problem is one of them."""
+    corrected = GOLD_ERRATA.get(hashlib.sha1(doc["problem"].encode("utf-8")).hexdigest())
+    return {**doc, "answer": corrected} if corrected else doc
 
 
 def _hub_math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
@@ -187,7 +150,7 @@ def _hub_math_doc(row: dict[str, Any], index: int) -> dict[str, Any]:
     return {
         "problem": row["problem"],
         "solution": row["solution"],
-        "answer": _gold(row["problem"]) or last_boxed(row["solution"]) or "",
+        "answer": last_boxed(row["solution"]) or "",
         "subject": row["type"],
         "level": int(level) if level.isdigit() else None,
         "unique_id": f"test/{_SUBJECT_DIRS.get(row['type'], row['type'])}/sha1-{digest[:12]}",

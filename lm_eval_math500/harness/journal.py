@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import inspect
 import json
 import logging
 from collections import defaultdict, deque
@@ -29,7 +30,7 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import get_model, register_model
 from lm_eval.models.api_models import TemplateAPI
 
-from lm_eval_math500.harness.replay import read_generations
+from lm_eval_math500.harness.replay import Replayed, ReplayLM, read_generations
 
 log = logging.getLogger("lm_eval.journal")  # under lm-eval's logger: its handler and verbosity apply
 
@@ -128,6 +129,18 @@ class _JournalHook:
         return self.pending[key].popleft() if key is not None else None
 
 
+def _seed_argument(model_class: type, arguments: dict[str, Any]) -> int:
+    """The ``seed`` a backend was built with: its argument, else the default its constructor declares
+    (lm-eval's API backends send it with every request); 0 for a backend that takes none."""
+    if "seed" in arguments:
+        return int(arguments["seed"])
+    for cls in model_class.__mro__:
+        declared = inspect.signature(cls.__init__).parameters.get("seed")
+        if declared is not None and declared.default is not inspect.Parameter.empty:
+            return int(declared.default)
+    return 0
+
+
 def _collect_abandoned_tasks() -> None:
     """Free the backend's failed request tasks now, quietly: their errors were logged as they happened.
 
@@ -148,12 +161,14 @@ class JournaledLM(LM):
     def __init__(self, backend: str, journal: str, **backend_args: Any) -> None:
         super().__init__()
         self.backend = backend
-        self.inner: LM = get_model(backend).create_from_arg_obj(backend_args)
+        model_class = get_model(backend)
+        self.inner: LM = model_class.create_from_arg_obj(backend_args)
         self.journal = Journal(journal)
+        self.seed = _seed_argument(model_class, backend_args)
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         requests = self._seed_repeats(requests)
-        outputs = [self.journal.take(request_key(*request.args[:2])) for request in requests]
+        outputs = [self._saved(self.journal.take(request_key(*request.args[:2]))) for request in requests]
         todo = [index for index, text in enumerate(outputs) if text is None]
         log.info(
             "Journal %s: %d of %d generations already there, %d to request",
@@ -183,6 +198,10 @@ class JournaledLM(LM):
             outputs[index] = text
         return outputs
 
+    def _saved(self, text: str | None) -> str | None:
+        """A generation the journal kept, marked as the backend marks its own (a replayed one's budget is unknown)."""
+        return Replayed(text) if text is not None and isinstance(self.inner, ReplayLM) else text
+
     def _seed_repeats(self, requests: list[Instance]) -> list[Instance]:
         """Give the k-th copy of a request ``seed + k``, so that a server samples each repeat afresh."""
         if not isinstance(self.inner, TemplateAPI):
@@ -192,8 +211,8 @@ class JournaledLM(LM):
         for request in requests:
             context, gen_kwargs, *rest = request.args
             key = request_key(context, gen_kwargs)
-            # A seed in the generation settings wins; else the backend's seed argument (lm-eval's _seed).
-            seed = int(gen_kwargs.get("seed", self.inner._seed)) + seen[key]
+            # A seed in the generation settings wins; else the backend's seed argument.
+            seed = int(gen_kwargs.get("seed", self.seed)) + seen[key]
             seen[key] += 1
             seeded.append(dataclasses.replace(request, arguments=(context, {**gen_kwargs, "seed": seed}, *rest)))
         return seeded

@@ -25,6 +25,11 @@ from tqdm import tqdm
 _R1_QUESTION = re.compile(r"\nUser: (.*)\nAssistant:", re.DOTALL)
 
 
+class Replayed(str):
+    """A generation the replay model hands over: made earlier, under a token budget this run does not
+    know, so the task records the budget as unknown instead of measuring it against its own."""
+
+
 class ReplayInputError(ValueError):
     """The replay model's arguments or file are unusable; the message says what to change."""
 
@@ -149,8 +154,9 @@ class ReplayLM(LM):
 
     Like the hf and vllm backends it cuts each generation at the first stop string and drops the
     string; ``keep_stop=True`` keeps it, as vLLM's ``include_stop_str_in_output`` (used by CS336's
-    evaluation script) does, so format checks can tell a stop from a truncation. ``model`` is only
-    read by lm-eval's results tracker from the arguments, to name the output folder.
+    evaluation script) does, so format checks can tell a stop from a truncation. Each generation
+    comes back as a :class:`Replayed`. ``model`` is only read by lm-eval's results tracker from the
+    arguments, to name the output folder.
     """
 
     def __init__(
@@ -162,7 +168,7 @@ class ReplayLM(LM):
         self.keep_stop = keep_stop
         self.generations = read_generations(path)
 
-    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Replayed]:
         served: dict[str, int] = defaultdict(int)
         outputs = []
         for request in tqdm(requests, disable=disable_tqdm, desc="Replaying generations"):
@@ -177,7 +183,7 @@ class ReplayLM(LM):
                 )
             text = saved[served[key]]
             served[key] += 1
-            outputs.append(self._stop(text, request.args[1].get("until")))
+            outputs.append(Replayed(self._stop(text, request.args[1].get("until"))))
         return outputs
 
     def _stop(self, text: str, until: list[str] | str | None) -> str:

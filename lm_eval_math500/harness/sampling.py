@@ -1,7 +1,8 @@
-"""Several samples per problem: pass@k, majority votes over equivalent answers, and the run setting.
+"""Several samples per problem: pass@k and majority votes over equivalent answers.
 
-With ``repeats`` = n the task's ``accuracy`` is avg@n (the mean over problems of each problem's
-share of right samples) with its standard error. On top of it, per problem:
+With ``repeats`` = n (the task's setting, or ``--metadata '{"repeats": n}'``) the task's ``accuracy``
+is avg@n (the mean over problems of each problem's share of right samples) with its standard
+error. On top of it, per problem:
 
 - ``pass@k``: the unbiased estimator of Chen et al. (2021), 1 - C(n-c, k) / C(n, k) with c right
   samples of n, for k = 1, 2, 4, ... and n itself.
@@ -28,10 +29,8 @@ import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterator
 
 import numpy as np
 
@@ -168,34 +167,6 @@ def _right_shares(votes: np.ndarray) -> np.ndarray:
     return np.where(top > 0, winners[:, 1] / winners.sum(axis=1), 0.0)
 
 
-@contextmanager
-def repeats(n: int) -> Iterator[None]:
-    """While open, every task lm-eval loads samples each problem ``n`` times (its ``repeats``).
-
-    lm-eval has no command-line setting for a task's ``repeats``; this sets it on each task as the
-    task manager builds it, the way ``task.set_config(key="repeats", value=n)`` does from Python.
-    """
-    if n < 1:
-        raise ValueError(f"--repeats must be at least 1, got {n}")
-    from lm_eval.api.metrics import mean
-    from lm_eval.tasks import TaskManager
-
-    original = TaskManager.load
-
-    def load(self: TaskManager, *args: Any, **kwargs: Any) -> Any:
-        loaded = original(self, *args, **kwargs)
-        for task in loaded["tasks"].values():
-            task.set_config(key="repeats", value=n)
-            # Declare the added metrics as lm-eval does for metrics a function expands into, so the
-            # table marks them higher-is-better instead of warning that it falls back to the mean.
-            for k in ladder(n) if n > 1 else []:
-                for name in (f"pass@{k}", f"maj@{k}"):
-                    task._aggregation_list.setdefault(name, mean)
-                    task._higher_is_better.setdefault(name, True)
-        return loaded
-
-    TaskManager.load = load
-    try:
-        yield
-    finally:
-        TaskManager.load = original
+def sampling_metrics(n: int) -> list[str]:
+    """The names :func:`sampling_scores` gives for n samples per problem, for the task to declare."""
+    return [f"{name}@{k}" for name in ("pass", "maj") for k in ladder(n)] if n > 1 else []
