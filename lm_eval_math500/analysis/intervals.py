@@ -7,7 +7,7 @@ so the samples of one problem are resampled together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy.stats import binomtest, bootstrap
@@ -60,3 +60,8 @@ def mean_interval(shares: Sequence[float], samples_per_problem: int) -> tuple[fl
 def interval_name(samples_per_problem: int) -> str:
     """How :func:`mean_interval` computed its interval, for legends and tables."""
     return "95% Wilson interval" if samples_per_problem == 1 else "95% bootstrap interval over problems"
+
+
+def verdict_cell(cell: Mapping[str, float]) -> str:
+    """A mean and its standard error as the run's results table prints them: ``0.052 ± 0.010``."""
+    return f"{cell['mean']:.3f} ± {cell['stderr']:.3f}"

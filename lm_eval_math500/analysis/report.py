@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lm_eval_math500.analysis import plots
 from lm_eval_math500.analysis.efficiency import MEASURES, efficiency_tables, measure
-from lm_eval_math500.analysis.intervals import bootstrap_means, interval_name, mean_interval, wilson
+from lm_eval_math500.analysis.intervals import bootstrap_means, interval_name, mean_interval, verdict_cell, wilson
 from lm_eval_math500.analysis.samples import Problem, Run, TaskRun, read_run
 from lm_eval_math500.analysis.tokens import TokenCounter, model_tokenizer_name, token_counter
 from lm_eval_math500.harness.sampling import (
@@ -367,11 +367,6 @@ def code_cell(text: str | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "not measured" if value is None else f"{100 * value:.1f}%"
-
-
-def verdict_cell(cell: Mapping[str, float]) -> str:
-    """``0.052 ± 0.010`` as the run's table prints it."""
-    return f"{cell['mean']:.3f} ± {cell['stderr']:.3f}"
 
 
 def _interval(cell: Mapping[str, float]) -> str:

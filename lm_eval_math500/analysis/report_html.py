@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lm_eval_math500.analysis.intervals import verdict_cell
 from lm_eval_math500.analysis.samples import Problem
 
 PAGE = "report.html"
@@ -196,8 +197,6 @@ def _marks(problem: Problem, tokens: Sequence[int]) -> list[dict[str, Any]]:
 
 def _summary(report: Mapping[str, Any]) -> str:
     """The leading table of each task: the verdict, then the rates to check first."""
-    from lm_eval_math500.analysis.report import verdict_cell
-
     parts = []
     for name, task in report["tasks"].items():
         budget = task["budget"]
