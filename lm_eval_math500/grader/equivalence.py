@@ -2,15 +2,15 @@
 
 Order of work: decoration-free string equality; then the in-process parser with exact rational
 arithmetic and numeric identity tests (structure-aware: tuples, intervals, solution lists,
-equations); only answers that parser rejects go to Math-Verify in a killable child process.
-The whole order is stated in `is_equivalent`'s docstring; the policy numbers are named here
-(`TIME_LIMIT`, `REL_TOL`, `ABS_TOL`) and in `parser` (`IDENTITY_POINTS`).
+equations); only answers that parser rejects go to Math-Verify in a worker process that is killed
+at its CPU-time limit. The whole order is stated in `is_equivalent`'s docstring; the policy numbers
+are named here (`REL_TOL`, `ABS_TOL`), in `parser` (`IDENTITY_POINTS`) and in `worker`
+(`TIME_LIMIT`, whose module states what the limit counts).
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -49,9 +49,8 @@ from lm_eval_math500.grader.parser import (
     variables,
     walk,
 )
-from lm_eval_math500.grader.worker import POOL
+from lm_eval_math500.grader.worker import POOL, TIME_LIMIT
 
-TIME_LIMIT = 1.0  # seconds: the longest any verdict takes (symbolic checks are cut off there)
 REL_TOL = 1e-11  # float round-off allowed between irrational values, relative ...
 ABS_TOL = 1e-13  # ... or absolute, for values near zero
 _MAX_ITEMS = 64
@@ -399,8 +398,15 @@ def _unfinished(p: Node, g: Node) -> str | None:
     return None
 
 
-def _decide(p: str, g: str, deadline: float) -> Verdict:
-    """Value equality of two canonical strings; symbolic work gets what is left until `deadline`."""
+class _Allowance:
+    """The CPU seconds a verdict's symbolic checks have left (the limit's rules are in `worker`)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+
+def _decide(p: str, g: str, allowance: _Allowance) -> Verdict:
+    """Value equality of two canonical strings; a symbolic check may use what `allowance` has left."""
     if p == g:
         return Verdict(True, "same string")
     if _is_word(p) or _is_word(g):
@@ -419,7 +425,7 @@ def _decide(p: str, g: str, deadline: float) -> Verdict:
     if (":" in p) != (":" in g) and (p + g).count(":") == 1:  # `3:4` for 3/4: the ratio's value
         ratio, number = (p, g) if ":" in p else (g, p)
         first, second = ratio.rsplit("=", 1)[-1].split(":")
-        decided = _decide(f"\\frac{{{first}}}{{{second}}}", number, deadline)
+        decided = _decide(f"\\frac{{{first}}}{{{second}}}", number, allowance)
         return replace(decided, reason=f"ratio as a number: {decided.reason}")
     if ":" in p or ":" in g:
         p = p.rsplit("=", 1)[-1] if "=" in p and "=" not in g else p  # `AB:BC = 3:4`
@@ -430,9 +436,11 @@ def _decide(p: str, g: str, deadline: float) -> Verdict:
     except ParseError:
         if not (_symbolic_candidate(p) and _symbolic_candidate(g)):
             return Verdict(False, "not a readable answer")
-        reply = POOL.run({"pred": p, "gold": g}, deadline - time.monotonic())
+        reply = POOL.run({"pred": p, "gold": g}, allowance.left)
         if reply is None:
+            allowance.left = 0.0
             return Verdict(False, "timed out in the symbolic check", timed_out=True)
+        allowance.left -= reply["cpu"]
         same = bool(reply["equal"])
         return Verdict(same, "symbolic check (Math-Verify): " + ("equal" if same else "not equal"))
     compared = _compared(pt, gt)
@@ -480,7 +488,7 @@ def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
 def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
                  timeout: float = TIME_LIMIT) -> Verdict:
     """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the order."""
-    deadline = time.monotonic() + timeout
+    allowance = _Allowance(timeout)
     if pred is None:
         return Verdict(False, "no final answer")
     if not pred.strip() or not gold or not gold.strip():
@@ -490,9 +498,9 @@ def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
         pred, gold = _read_with_problem(pred, gold, problem)
     p, g = canonical(pred), canonical(gold)
     try:
-        decided = _decide(p, g, deadline)
+        decided = _decide(p, g, allowance)
         if not decided.correct and _PERCENT.search(pred) and not _PERCENT.search(gold):
-            as_fraction = _decide(f"\\frac{{{p}}}{{100}}", g, deadline)  # `40\%` for 2/5
+            as_fraction = _decide(f"\\frac{{{p}}}{{100}}", g, allowance)  # `40\%` for 2/5
             decided = replace(as_fraction, reason=f"percentage: {as_fraction.reason}") if as_fraction.correct else decided
     except (ArithmeticError, RecursionError, ValueError):
         # an answer the checks cannot handle is wrong, never an exception
