@@ -35,6 +35,7 @@ _WORKING = re.compile(r"=|<|>|\\le|\\ge|\\\\")
 _LABEL = re.compile(r"(?<![\\\w])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 _MAX_STATED = 300
 _WINDOW = 65536
+_MAX_MERGED = 16
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -94,11 +95,22 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     labels = [_LABEL.search(text, max(0, at - 40), at) for at, _, _ in group]
     if len(group) > 1 and all(labels) and len({m.group(1) for m in labels}) == len(group):  # labelled parts
         return True, ", ".join(f"{m.group(1)} = {c}" for m, (_, _, c) in zip(labels, group))
+    return True, ", ".join(reversed(_distinct_values([content for _, _, content in reversed(group)])))
+
+
+def _distinct_values(contents: list[str]) -> list[str]:
+    """The different values among box contents, each in its first form in `contents`. Equal
+    strings merge in one pass; equal values written differently (`0.5`, `\\frac12`) merge only
+    among a few different strings, so the work stays linear in the number of boxes (a group with
+    more different strings than `_MAX_MERGED` is a hedge however its values compare)."""
+    texts = list(dict.fromkeys(contents))
+    if len(texts) > _MAX_MERGED:
+        return texts
     values: list[str] = []
-    for _, _, content in reversed(group):  # of equal values, the last-written form is kept
-        if not any(content == v or same_in_process(content, v) for v in values):
-            values.append(content)
-    return True, ", ".join(reversed(values))
+    for text in texts:
+        if not any(same_in_process(text, v) for v in values):
+            values.append(text)
+    return values
 
 
 def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | None]:
