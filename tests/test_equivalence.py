@@ -341,6 +341,22 @@ def test_ratios_and_clock_times(pred, gold, expected):
     assert same(pred, gold) is expected
 
 
+DIAL = 'What time will it be then? (Enter the time in the format "HH:MM", without "am" or "pm".)'
+
+
+@pytest.mark.parametrize("pred,gold,problem,expected", [
+    ("7:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, True),
+    ("19:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, True),
+    ("07:15", "7:15", "When do they meet? Answer in the form AB:CD.", True),
+    ("8:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, False),
+    ("7:15 \\text{ a.m.}", "7\\!:\\!15 \\text{ p.m.}", DIAL, False),  # a half-day both sides state still counts
+    ("7:15", "7\\!:\\!15 \\text{ p.m.}", "At what time do they meet?", False),
+    ("16:20", "4:5", "Find the ratio of the form AB:CD.", False),  # a ratio is not read as a time
+])
+def test_a_time_asked_for_without_half_day_is_read_on_the_12_hour_dial(pred, gold, problem, expected):
+    assert same(pred, gold, problem) is expected
+
+
 # Every verdict names the rule that decided it.
 @pytest.mark.parametrize("pred,gold,problem,correct,reason", [
     ("\\frac{1}{2}", "\\dfrac{1}{2}", None, True, "same string"),

@@ -466,13 +466,20 @@ _PERCENT = re.compile(r"\\?%")
 _ASKS_RATIO = re.compile(r"\bratio\b|\$?\b[a-z]\s*:\s*[a-z]\b\$?", re.IGNORECASE)
 # The options of a multiple-choice problem: `(C) Plane`, `\textbf{(C) }Plane`.
 _OPTION = re.compile(r"\(([A-Z])\)\s*\}?\s*([^\n()$]{1,60}?)\s*(?=\\qquad|\([A-Z]\)|\\textbf|\n|$)")
-_HALF_DAY = re.compile(r"\s*(?:\\text\{\s*)?\b[ap]\.?\s*m\.?\s*\}?\s*$", re.IGNORECASE)
-_NO_HALF_DAY = re.compile(r"without[^.]{0,40}\ba\.?m\.?\W+(?:or|and)\W+p\.?m\b", re.IGNORECASE)
+# A clock time asked for on the 12-hour dial without a.m./p.m.: a digits-only template ("HH:MM:SS",
+# "AB:CD") or the words "without am/pm".
+_DIAL_TIME = re.compile(
+    r"(?i:\bform(?:at)?\b)\W{0,3}[A-Z]{2}:[A-Z]{2}(?::[A-Z]{2})?\b|(?i:\bwithout\b[^.]{0,40}\b[ap]\.?m\b)(?!\w)"
+)
+_CLOCK = re.compile(r"(\d{1,2})(:\d{2}(?::\d{2})?)")
+_HALF_DAY = re.compile(r"\d\W*(?:\\text\{\s*)?[ap]\.?\s*m\b", re.IGNORECASE)
 
 
 def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
     """What the problem settles about how the answers are written: the content of an option
-    stands for its letter, and a time asked without a.m./p.m. drops them on both sides."""
+    stands for its letter, and a time asked for without a.m./p.m. is read on the 12-hour dial on
+    both sides (`16:30`, `4:30 p.m.` and `4:30` are one time there; `4:30 a.m.` and `4:30 p.m.`
+    still differ)."""
     options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)}
     if len(options) >= 2:
         letters = {text: letter for letter, text in options.items()}
@@ -480,9 +487,16 @@ def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
             text = canonical(pred if side == "pred" else gold).lower()
             if text in letters:
                 pred, gold = (f"({letters[text]})", gold) if side == "pred" else (pred, f"({letters[text]})")
-    if _NO_HALF_DAY.search(problem):
-        pred, gold = _HALF_DAY.sub("", pred), _HALF_DAY.sub("", gold)
+    if _DIAL_TIME.search(problem) and not (_HALF_DAY.search(pred) and _HALF_DAY.search(gold)):
+        pred, gold = _on_the_dial(pred), _on_the_dial(gold)
     return pred, gold
+
+
+def _on_the_dial(text: str) -> str:
+    """A clock time as the 12-hour dial shows it, without a.m./p.m.; other answers unchanged."""
+    time = canonical(text)
+    m = _CLOCK.fullmatch(time)
+    return f"{(int(m.group(1)) - 1) % 12 + 1}{m.group(2)}" if m else text
 
 
 def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,

@@ -101,8 +101,9 @@ _WORDS_BEFORE_NAMES = frozenset(
     "the so therefore thus hence i a an in on at if how what which who when then this that it we they he she "
     "there final answer yes no each every since because after before for and but or of to let now note".split()
 )
-# A problem asking for a person: "Who ran farthest?", "Which student ...?".
-_ASKS_WHO = re.compile(r"\b(?:who|whose|which (?:person|student|friend|child|player|runner))\b[^.?!]*\?", re.IGNORECASE)
+# A problem whose question asks for a person: a question sentence that opens with "Who", "Whom" or
+# "Whose" ("Who ran farthest?"), not a relative clause ("the number whose digits ...").
+_ASKS_WHO = re.compile(r"(?:^|[.!?:]\s+|\n\s*)(?:Who|Whom|Whose)\b[^.?!]*\?")
 # A modulus (`x \equiv 44 \pmod{83}`, `44 mod 83`) is not an answer candidate.
 _MODULUS = re.compile(r"(?:\bmod|\\pmod\{?|\\bmod|\(mod)\s*$")
 _OPTION = re.compile(r"\(([A-E])\)")
