@@ -15,6 +15,7 @@ from lm_eval_math500.grader import equivalence, grading
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!): the
 # worker process is killed.
 HANGS = "\\prod_{k=1}^{10^6} k"
+HANGS_GOLD = "\\prod_{k=2}^{10^6} k"  # calculus on both sides, so only the symbolic check can decide
 
 
 @pytest.mark.parametrize("response,gold,variant,expected", [
@@ -41,17 +42,17 @@ def test_unknown_variant_or_mode_raises_value_error():
 def test_timeout_is_a_flagged_wrong_answer_within_the_limit_and_the_next_call_works():
     grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the worker processes outside the timing
     start = time.monotonic()
-    v = grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)
+    v = grade(f"\\boxed{{{HANGS}}}", HANGS_GOLD, timeout=0.3)
     assert time.monotonic() - start < 0.6
     assert v == Verdict(correct=False, reason="timed out in the symbolic check", pred=HANGS, format_ok=True,
                         timed_out=True)
-    assert grade("\\boxed{\\sum_{k=1}^{3} k}", "6").correct
+    assert grade("\\boxed{\\sum_{k=1}^{3} k}", "\\sum_{k=0}^{3} k").correct
 
 
 def test_time_limit_holds_outside_the_main_thread():
     results: list[Verdict] = []
     worker = threading.Thread(target=lambda: results.append(
-        grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)))
+        grade(f"\\boxed{{{HANGS}}}", HANGS_GOLD, timeout=0.3)))
     start = time.monotonic()
     worker.start()
     worker.join(5)

@@ -26,6 +26,7 @@ from lm_eval_math500 import Verdict, grade, grade_answer
 GRADERBENCH = SHARED_DATA / "graderbench"
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!).
 HANGS = "\\prod_{k=1}^{10^6} k"
+HANGS_GOLD = "\\prod_{k=2}^{10^6} k"  # calculus on both sides, so only the symbolic check can decide
 
 
 def load_pairs() -> list[tuple[str, str, str]]:
@@ -48,9 +49,9 @@ def grade_pair(pair: tuple[str, str, str]) -> Verdict:
 
 # Pairs outside the in-process parser, so they are decided in the worker processes.
 SYMBOLIC = [
-    *[(f"\\sum_{{k=1}}^{{{n}}} k", str(n * (n + 1) // 2)) for n in range(2, 12)],
-    *[(f"\\int_0^{{{n}}} 2x\\,dx", str(n * n)) for n in range(2, 12)],
-    *[(f"\\sum_{{k=1}}^{{{n}}} k^2", str(n * (n + 1) // 2)) for n in range(2, 12)],
+    *[(f"\\sum_{{k=1}}^{{{n}}} k", f"\\sum_{{k=0}}^{{{n}}} k") for n in range(2, 12)],
+    *[(f"\\int_0^{{{n}}} 2x\\,dx", f"\\int_0^{{{n}}} 2t\\,dt") for n in range(2, 12)],
+    *[(f"\\sum_{{k=1}}^{{{n}}} k^2", f"\\sum_{{k=1}}^{{{n}}} k") for n in range(2, 12)],
 ]
 
 
@@ -59,7 +60,7 @@ def compare_symbolic(pair: tuple[str, str]) -> Verdict:
 
 
 def hung_verdict() -> Verdict:
-    return grade_answer(HANGS, "1", timeout=0.3)
+    return grade_answer(HANGS, HANGS_GOLD, timeout=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ class HungChecks:
 
     def _loop(self) -> None:
         while not self.stop.is_set():
-            self.timed_out.append(grade_answer(HANGS, "1").timed_out)  # at the default limit
+            self.timed_out.append(grade_answer(HANGS, HANGS_GOLD).timed_out)  # at the default limit
 
     def __enter__(self) -> HungChecks:
         for thread in self.threads:
@@ -194,9 +195,9 @@ def test_the_limit_counts_cpu_time_not_the_wait_for_a_worker():
 
 CHECK_FOREVER = (
     "from lm_eval_math500 import grade_answer\n"
-    "assert grade_answer('\\\\sum_{k=1}^{2} k', '3').correct\n"
+    "assert grade_answer('\\\\sum_{k=1}^{2} k', '\\\\sum_{k=0}^{2} k').correct\n"
     "print('ready', flush=True)\n"
-    f"grade_answer({HANGS!r}, '1', timeout=600)\n"
+    f"grade_answer({HANGS!r}, {HANGS_GOLD!r}, timeout=600)\n"
 )
 
 
@@ -232,7 +233,7 @@ def test_no_worker_outlives_a_grader_killed_mid_check(sig):
 
 def test_first_symbolic_call_of_a_fresh_process_is_decided():
     """The helper's start-up is charged to no check: the very first comparison is decided."""
-    code = ("from lm_eval_math500 import grade; v = grade('so \\\\boxed{\\\\sum_{k=1}^{3} k}', '6'); "
+    code = ("from lm_eval_math500 import grade; v = grade('so \\\\boxed{\\\\sum_{k=1}^{3} k}', '\\\\sum_{k=0}^{3} k'); "
             "print(v.correct, v.timed_out)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]

@@ -39,7 +39,11 @@ from lm_eval_math500.grader.parser import (
     Seq,
     Set,
     Union,
+    DOMAIN_POINTS,
+    PRECISE,
+    PRECISE_DIGITS,
     Value,
+    Var,
     evaluate,
     has_kind,
     identity_envs,
@@ -55,6 +59,14 @@ REL_TOL = 1e-11  # float round-off allowed between irrational values, relative .
 ABS_TOL = 1e-13  # ... or absolute, for values near zero
 _MAX_ITEMS = 64
 _MAX_SYMBOLIC = 300
+_MAX_PRODUCT_LETTERS = 4
+# Calculus not carried out: an integral, sum, product, limit or derivative.
+_CALCULUS = re.compile(r"\\(?:int|iint|oint|sum|prod|lim)(?![a-zA-Z])|\\frac\{d\}\{d|\\frac\{d")
+# A number with a unit written right after it (canonical forms keep such units).
+_GLUED_UNIT = re.compile(
+    r"(-?\d+(?:\.\d+)?)\s*(?:km|cm|mm|m|kg|mg|g|h|hr|hrs|min|s|sec|ft|mi|yd|in|mph|lb|lbs|oz|L|l|mL|ml)"
+    r"(?:\^\{?[23]\}?|²|³)?(?:/(?:h|hr|s|sec|min))?"
+)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _CHOICE = re.compile(r"\(?([A-Z])(?:\)|$)")
 # A numeral with a base subscript is compared digit by digit; either side may omit the base.
@@ -98,20 +110,53 @@ def _value_equal(p: Node, g: Node, sign_p: int = 1, sign_g: int = 1) -> bool | N
     return _values_agree(p, g, variables(p) | variables(g), sign_p, sign_g)
 
 
+def _non_real(v: Value) -> bool:
+    return not isinstance(v, Fraction) and abs(v.imag) > ABS_TOL * max(1.0, abs(v))
+
+
+def _precisely_equal(p: Node, g: Node, env: dict[str, Fraction], sign_p: int, sign_g: int) -> bool:
+    """Whether two values the machine's round-off cannot tell apart still agree to `PRECISE_DIGITS`
+    less a margin for cancellation (`\\pi + 10^{-12}` is not `\\pi`, nor `1.41421356237` \\sqrt{2})."""
+    try:
+        a, b = evaluate(p, env, sign_p, PRECISE), evaluate(g, env, sign_g, PRECISE)
+    except (EvalError, OverflowError, ZeroDivisionError, ValueError):
+        return True  # the machine values agreed and nothing finer can be said
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a == b
+    tolerance = 10.0 ** (15 - PRECISE_DIGITS)
+    return abs(a - b) <= tolerance * max(float(abs(a)), float(abs(b)), 1.0)
+
+
 def _values_agree(p: Node, g: Node, names: frozenset[str], sign_p: int = 1, sign_g: int = 1) -> bool | None:
-    """`_value_equal` with the variables of both sides already known."""
+    """`_value_equal` with the variables of both sides already known. Identities hold on the
+    obvious domain: a test point where a side leaves the real numbers (`\\sqrt{n}` at n < 0) is
+    passed over when neither side has the imaginary unit, and then a round of positive points is
+    added and two points must decide."""
     if len(names) > MAX_VARS:
         return None
-    decided = False
-    for env in identity_envs(names):
+    real_only = bool(names) and not any(n == Const("i") and isinstance(n, Const) for x in (p, g) for n in walk(x))
+    decided = skipped = 0
+    confirmed = False
+    rounds = identity_envs(names)
+    while rounds:
+        env = rounds.pop(0)
         try:
             a, b = evaluate(p, env, sign_p), evaluate(g, env, sign_g)
         except (EvalError, OverflowError, ZeroDivisionError):
             continue
+        if real_only and (_non_real(a) or _non_real(b)):
+            skipped += 1
+            if skipped == 1:
+                rounds += identity_envs(names, (DOMAIN_POINTS,))
+            continue
         if not _close(a, b):
             return False
-        decided = True
-    return True if decided else None
+        if not confirmed and not (isinstance(a, Fraction) and isinstance(b, Fraction)):
+            if not _precisely_equal(p, g, env, sign_p, sign_g):
+                return False
+            confirmed = True
+        decided += 1
+    return True if decided >= (2 if skipped else 1) else None
 
 
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
@@ -123,10 +168,46 @@ def _named(node: Node) -> bool:
     return lone_var(node) or (isinstance(node, Mul) and len(node.factors) == 2 and all(map(lone_var, node.factors)))
 
 
+def _linear(node: Node) -> tuple[Fraction, Fraction] | None:
+    """(a, b) when `node` is a x + b in its one variable x with rational a != 0, else None."""
+    names = variables(node)
+    if len(names) != 1:
+        return None
+    (name,) = names
+    try:
+        at = [evaluate(node, {name: Fraction(x)}) for x in (0, 1, 7)]
+    except (EvalError, OverflowError, ZeroDivisionError):
+        return None
+    if not all(isinstance(v, Fraction) for v in at):
+        return None
+    b, a = at[0], at[1] - at[0]
+    return (a, b) if a != 0 and at[2] == 7 * a + b else None
+
+
+def _solved(node: Rel) -> Rel:
+    """A one-variable linear inequality solved for its variable: `-2x > -4` is `x < 2`, and
+    `1 < 2x + 1 < 5` is `0 < x < 2` (dividing by a negative number turns the relations round)."""
+    parts, ops = node.parts, node.ops
+    middle = 1 if len(parts) == 3 else next((k for k, part in enumerate(parts) if variables(part)), 0)
+    line = _linear(parts[middle])
+    if line is None or any(variables(part) for k, part in enumerate(parts) if k != middle):
+        return node
+    a, b = line
+    (name,) = variables(parts[middle])
+    bounds = [Mul((Add((part, Neg(Num(b)))), Inv(Num(a)))) for part in parts]
+    bounds[middle] = Var(name)
+    if a < 0:
+        ops = tuple(_FLIP[o] for o in ops)
+    return Rel(tuple(bounds), ops)
+
+
 def _as_interval(node: Node) -> Node:
-    """A one-variable inequality (`x > 3`, `1 < x \\le 2`, `0 < g(t) < 1`) as the interval it describes."""
+    """A one-variable inequality (`x > 3`, `1 < x \\le 2`, `0 < g(t) < 1`, `-2x > -4`) as the interval
+    it describes."""
     if not isinstance(node, Rel) or any(op not in _FLIP for op in node.ops):
         return node
+    if not any(_named(part) for part in node.parts):
+        node = _solved(node)
     parts, ops = list(node.parts), list(node.ops)
     if len(parts) == 2 and not _named(parts[0]) and _named(parts[1]):
         parts, ops = parts[::-1], [_FLIP[ops[0]]]
@@ -229,12 +310,19 @@ def _has_pm(node: Node) -> bool:
     return not isinstance(node, Branch) and has_kind(node, Pm)
 
 
-def _value_stated(node: Node, other: Node) -> Node:
+def _value_stated(node: Node, other: Node, gold: bool = False) -> Node:
     """`\\tan A = 2`, `|PQ| = 5`, `\\sin^2 t + \\cos^2 t = 1`: an equation whose last side is
-    free of variables states that value, when the other answer is a value and not an equation."""
+    free of variables states that value, and so does a chain of equal forms (`3x + 2x - 7 = 5x - 7`),
+    when the other answer is a value and not an equation. A gold equation states a value only when
+    its other sides name one quantity (a term, not a sum of terms in variables: `x - 2y = 0` is a
+    line asked for, not the value 0) or the chain is an identity."""
     if isinstance(other, Rel) or not isinstance(node, Rel) or any(op != "=" for op in node.ops):
         return node
-    return node if variables(node.parts[-1]) else node.parts[-1]
+    last = node.parts[-1]
+    if all(_value_equal(part, last) for part in node.parts[:-1]):
+        return last
+    named = not gold or not any(isinstance(part, Add) and variables(part) for part in node.parts[:-1])
+    return last if named and not variables(last) else node
 
 
 def _labelled(node: Node) -> dict[str, Node] | None:
@@ -255,11 +343,14 @@ def _compared(p: Node, g: Node) -> tuple[Node, Node]:
     if isinstance(p, Rel) and isinstance(g, Rel):
         ap, ag = _as_interval(stated_value(p)), _as_interval(stated_value(g))
         both_intervals = isinstance(ap, Seq) and isinstance(ag, Seq)
-        if not both_intervals and (isinstance(ap, Rel) or isinstance(ag, Rel) or variables(ap) or variables(ag)):
+        both_named = ap is not p and ag is not g and not isinstance(ap, (Rel, Seq)) and not isinstance(ag, (Rel, Seq))
+        if both_named and _value_equal(ap, ag):
+            pass  # `g(t) = t^2 - 1` and `y = t^2 - 1`: the same value under two names
+        elif not both_intervals and (isinstance(ap, Rel) or isinstance(ag, Rel) or variables(ap) or variables(ag)):
             ap, ag = p, g  # two equations with unknowns: compare them as equations
     else:
         ap, ag = stated_value(p), stated_value(g)
-        ap, ag = _value_stated(ap, ag), _value_stated(ag, ap)
+        ap, ag = _value_stated(ap, ag), _value_stated(ag, ap, gold=True)
     p, g = _as_interval(ap), _as_interval(ag)
     if isinstance(p, List) and isinstance(g, Seq) and (g.open, g.close) == ("(", ")"):
         p = Seq("(", ")", p.items)
@@ -331,6 +422,20 @@ def _is_word(text: str) -> bool:
     return bool(_WORD.fullmatch(text))
 
 
+def _letter_product(text: str) -> bool:
+    """A few different lower-case letters, which may as well be a product of variables (`xy`)."""
+    return text.islower() and len(text) <= _MAX_PRODUCT_LETTERS and len(set(text)) == len(text)
+
+
+def _words_decide(p: str, g: str) -> bool:
+    """Whether two answers are compared as words: one is a word, and they are not a product of
+    variables written two ways (`yx` and `xy`, `abc` and `c \\cdot b \\cdot a`)."""
+    if _is_word(p) and _is_word(g):
+        return p.lower() == g.lower() or not (_letter_product(p) and _letter_product(g) and sorted(p) == sorted(g))
+    word, other = (p, g) if _is_word(p) else (g, p)
+    return _is_word(word) and not (_letter_product(word) and set(re.findall(r"(?<!\\)\b[a-z]\b|[a-z]", other)) & set(word))
+
+
 def _symbolic_candidate(text: str) -> bool:
     """Worth a symbolic check: short printable LaTeX with balanced braces (else it is not math)."""
     if len(text) > _MAX_SYMBOLIC or not text.isascii() or not text.isprintable():
@@ -384,6 +489,14 @@ def _plain_number(node: Node) -> bool:
     return False
 
 
+def _reads_as_number(text: str) -> bool:
+    """Whether a canonical answer parses to a plain number."""
+    try:
+        return _plain_number(parse(text))
+    except ParseError:
+        return False
+
+
 def _unfinished(p: Node, g: Node) -> str | None:
     """Why `p` is not yet an answer to the number `g` (both as compared), or None: it still has
     free variables (an echo of the expression asked about), or it is arithmetic on numbers left
@@ -409,9 +522,11 @@ def _decide(p: str, g: str, allowance: _Allowance) -> Verdict:
     """Value equality of two canonical strings; a symbolic check may use what `allowance` has left."""
     if p == g:
         return Verdict(True, "same string")
-    if _is_word(p) or _is_word(g):
+    if _words_decide(p, g):
         same = p.lower() == g.lower()
         return Verdict(same, "same word" if same else "different words")
+    if _CALCULUS.search(p) and not _CALCULUS.search(g):
+        return Verdict(False, "calculus left undone")
     if _choice(g) and re.fullmatch(r"\([A-Z]\)|[A-Z]", g):
         same = _choice(p) == _choice(g)
         return Verdict(same, "same choice letter" if same else "different choice letters")
@@ -423,14 +538,20 @@ def _decide(p: str, g: str, allowance: _Allowance) -> Verdict:
         same = same_base and digits_p.upper() == digits_g.upper()
         return Verdict(same, "same digits in the same base" if same else "different digits or base")
     if (":" in p) != (":" in g) and (p + g).count(":") == 1:  # `3:4` for 3/4: the ratio's value
-        ratio, number = (p, g) if ":" in p else (g, p)
-        first, second = ratio.rsplit("=", 1)[-1].split(":")
-        decided = _decide(f"\\frac{{{first}}}{{{second}}}", number, allowance)
+        value = (p if ":" in p else g).rsplit("=", 1)[-1]  # `m:n = 2` states the value 2
+        if ":" in value:
+            first, second = value.split(":")
+            value = f"\\frac{{{first}}}{{{second}}}"
+        decided = _decide(value, g, allowance) if ":" in p else _decide(p, value, allowance)
         return replace(decided, reason=f"ratio as a number: {decided.reason}")
     if ":" in p or ":" in g:
         p = p.rsplit("=", 1)[-1] if "=" in p and "=" not in g else p  # `AB:BC = 3:4`
+        g = g.rsplit("=", 1)[-1] if "=" in g and "=" not in p else g
         same = _same_ratio(p, g)
         return Verdict(same, "same ratio or time" if same else "different ratio or time")
+    unit = _GLUED_UNIT.fullmatch(p)
+    if unit and _reads_as_number(g):
+        p = unit.group(1)  # `25km`, `4h`: a number with its unit, against a number
     try:
         pt, gt = parse(p), parse(g)
     except ParseError:
@@ -462,7 +583,7 @@ def same_in_process(a: str, b: str) -> bool:
         return False
 
 
-_PERCENT = re.compile(r"\\?%")
+_PERCENT = re.compile(r"\\?%|\bper\s?cent\b", re.IGNORECASE)
 _ASKS_RATIO = re.compile(r"\bratio\b|\$?\b[a-z]\s*:\s*[a-z]\b\$?", re.IGNORECASE)
 # The options of a multiple-choice problem: `(C) Plane`, `\textbf{(C) }Plane`.
 _OPTION = re.compile(r"\(([A-Z])\)\s*\}?\s*([^\n()$]{1,60}?)\s*(?=\\qquad|\([A-Z]\)|\\textbf|\n|$)")
@@ -499,6 +620,21 @@ def _on_the_dial(text: str) -> str:
     return f"{(int(m.group(1)) - 1) % 12 + 1}{m.group(2)}" if m else text
 
 
+def _hundredths(text: str) -> str:
+    """A canonical percentage's value: `12.5` is 1/8; a number is divided out, anything else is
+    written over 100."""
+    try:
+        tree = parse(text)
+        value = evaluate(tree, {}) if _plain_number(tree) else None
+    except (ParseError, EvalError):
+        value = None
+    if not isinstance(value, Fraction):
+        return f"\\frac{{{text}}}{{100}}"
+    value /= 100
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
 def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
                  timeout: float = TIME_LIMIT) -> Verdict:
     """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the order."""
@@ -514,7 +650,7 @@ def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
     try:
         decided = _decide(p, g, allowance)
         if not decided.correct and _PERCENT.search(pred) and not _PERCENT.search(gold):
-            as_fraction = _decide(f"\\frac{{{p}}}{{100}}", g, allowance)  # `40\%` for 2/5
+            as_fraction = _decide(_hundredths(p), g, allowance)  # `40\%` for 2/5
             decided = replace(as_fraction, reason=f"percentage: {as_fraction.reason}") if as_fraction.correct else decided
     except (ArithmeticError, RecursionError, ValueError):
         # an answer the checks cannot handle is wrong, never an exception

@@ -21,8 +21,9 @@ from lm_eval_math500.grader.formats import (
     VariantChoice,
 )
 
-# `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token).
-_BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])( +)?")
+# `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token); also glued to a stray
+# command name before it (`\\beginboxed{4}`).
+_BOX = re.compile(r"\\(?:[a-zA-Z]*?)(?:boxed|fbox)(?![a-zA-Z])( +)?")
 # Words that announce the writer is replacing an earlier answer; a box after one of these wins.
 _CORRECTION = re.compile(
     r"\b(?:wait|actually|correction|mistake|error|re-?evaluat\w*|re-?examin\w*|recheck\w*|"
@@ -121,11 +122,11 @@ def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | N
     boxed, ans = _final_box(text)
     stated = prose.stated_answer(text, problem)
     if boxed and not (stated and stated.direct and stated.start >= _boxes(text)[-1][1]):
-        return True, ans
+        return (False, None) if prose.given_up_after(text, _boxes(text)[-1][1]) else (True, ans)
     if prose.is_cut_off(text):
         return False, None
     if stated is not None:
-        return True, stated.answer
+        return (False, None) if prose.given_up_after(text, stated.start) else (True, stated.answer)
     return False, prose.concluding_answer(text, problem)
 
 

@@ -32,7 +32,20 @@ _DOLLAR_MATH = re.compile(r"(?<!\$)\$([^$\n]*[\\A-Za-z][^$\n]*|[^\s$](?:[^$\n]*[
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
 # Characters that glue a number to the rest of its value when written without spaces.
-_GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^_/*+-.:%'")
+_GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^_/*+-.:%'π√")
+# A constant or radical written after a number with a space: `12 \\pi`, `4 sqrt(2)`, `3 √5`.
+_FACTOR_AFTER = re.compile(
+    r"[ \t]*(?:\\pi(?![a-zA-Z])|π|\\sqrt\s*(?:\[[^\]]{1,10}\])?(?:\{[^{}]{1,40}\}|\d+)|sqrt\s*\([^()]{1,40}\)|√\s*\d+)"
+)
+# A result given up: the writer says it is wrong or starts the work again.
+_RETRACTION = re.compile(
+    r"\b(?:(?:that|this|it)\s+(?:does\s*n[o']t|doesn't|can't|cannot|didn't)\s+(?:make\s+sense|be\s+right|be\s+correct|work)"
+    r"|(?:that|this|it)(?:'s|\s+is|\s+was)\s+(?:not\s+right|not\s+correct|incorrect|wrong|impossible)"
+    r"|(?:I|we)\s+(?:made|have\s+made)\s+(?:a|an)\s+(?:mistake|error)"
+    r"|let\s+(?:me|us)\s+(?:try\s+(?:again|once\s+more|a\s+different)|start\s+over|redo|re-?calculate|re-?compute|re-?think|re-?consider)"
+    r"|let's\s+(?:try\s+again|start\s+over|redo|re-?calculate|re-?compute))",
+    re.IGNORECASE,
+)
 _OPEN, _CLOSE = "([", ")]"
 # `y = 3x`, `x <= 2`: a one-letter name and a relation written before a bare value.
 _LEFT_RELATION = re.compile(r"(?<![\w\\])[A-Za-z]\s*(?:=|<=|>=|!=|<|>|≤|≥)\s*$")
@@ -189,6 +202,9 @@ def _token(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]
         end += 1
     while end > start and text[end - 1] in ".:,'":
         end -= 1  # sentence punctuation, not part of the value
+    factor = _FACTOR_AFTER.match(text, end, hi)
+    if factor:
+        end = factor.end()
     for _ in range(12):  # a computation written out in prose: `5 + 3 = 8`
         link = _LINK.match(text, end, hi)
         if not link:
@@ -362,11 +378,24 @@ def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> 
     return None
 
 
+def given_up_after(text: str, position: int) -> bool:
+    """Whether the writer gives up a result after `position` and states no new value after that
+    ("= 14749 wait, that doesn't make sense ... Let me try again"): a reconsideration the response
+    ends in, so the earlier result is not its answer."""
+    found = None
+    for found in _RETRACTION.finditer(text, max(position, len(text) - _TAIL)):
+        pass
+    if found is None:
+        return False
+    rest = text[found.end() :]
+    return not (_NUMBER.search(_masked(rest)) or re.search(r"\\(?:boxed|fbox)", rest) or _MATH_SPAN.search(rest))
+
+
 def concluding_answer(text: str, problem: str | None = None) -> str | None:
     """The answer of a response that neither boxes nor states one: the value its last sentence
     with a candidate gives, checks and rejected tries after it passed over; None when the
-    response is cut off."""
-    if is_cut_off(text):
+    response is cut off or gives its result up."""
+    if is_cut_off(text) or given_up_after(text, 0):
         return None
     lo = max(0, len(text) - _TAIL)
     tail = text[lo:]

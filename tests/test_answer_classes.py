@@ -1,0 +1,193 @@
+"""Answer classes graders commonly misread, one table per class, through the public API.
+
+Each row is (response or answer, gold, expected verdict); the wrong answers in each table are the
+near misses a loose rule would let through.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lm_eval_math500 import extract_answer, grade, is_equivalent
+
+
+def graded(response: str, gold: str, problem: str | None = None) -> bool:
+    return grade(response, gold, variant="question_only", problem=problem).correct
+
+
+@pytest.mark.parametrize("response,gold,expected", [
+    ("Therefore the area of the sector is indeed $4\\pi$.", "4\\pi", True),
+    ("Therefore the area of the sector is indeed $4\\pi$.", "4", False),
+    ("Final answer: 7π centimeters per minute", "7\\pi", True),
+    ("Final answer: 7π centimeters per minute", "7", False),
+    ("So the circumference comes to 18 \\pi inches.", "18\\pi", True),
+    ("The diagonal measures 6 sqrt(3) feet.", "6\\sqrt{3}", True),
+    ("The diagonal measures 6 sqrt(3) feet.", "6", False),
+    ("Hence the height is 2 √5 meters.", "2\\sqrt5", True),
+])
+def test_a_value_keeps_the_constant_or_radical_written_after_it_in_prose(response, gold, expected):
+    assert graded(response, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("4a + a - 2 = 5a - 2", "5a-2", True),
+    ("(y+2)^2 = y^2 + 4y + 4", "y^2+4y+4", True),
+    ("6 \\cdot 7 = 42", "42", True),
+    ("4a + a - 2 = 5a - 3", "5a-3", False),  # not a chain of equal forms: an equation
+    ("4a + a - 2 = 5a - 2", "5a+2", False),
+])
+def test_a_chain_of_equal_forms_states_its_last_side(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("response,gold,expected", [
+    ("Adding the rows gives 3812 hmm, that doesn't make sense since each row is below 100. Let me try again",
+     "3812", False),
+    ("So there are 45 handshakes. Wait, I made a mistake in counting the pairs. Let me redo", "45", False),
+    ("Thus $x = 9$. But that is wrong, since x must be even. Let me reconsider the case", "9", False),
+    ("The area is \\boxed{20}. Hmm, this is not right; the base was 6. Let me recompute", "20", False),
+    ("The answer is 64. Wait, that can't be right. Let's start over", "64", False),
+    # a result given after the reconsideration is the answer
+    ("I got 3812, which doesn't make sense. Let me try again: the sum is 381.", "381", True),
+    ("So \\boxed{20}. Wait, that's wrong: the base is 6, so the area is \\boxed{24}.", "24", True),
+    # checking a result is not giving it up
+    ("The total is 45. Let me double-check: 10 choose 2 is 45, so it is right.", "45", True),
+])
+def test_a_result_given_up_at_the_end_of_a_response_is_not_its_answer(response, gold, expected):
+    assert graded(response, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("sqrt(5) - 1", "\\sqrt{5}-1", True),
+    ("2**(1/4)", "\\sqrt[4]{2}", True),
+    ("(3*sqrt(2))/4", "\\frac{3\\sqrt2}{4}", True),
+    ("exp(3)", "e^3", True),
+    ("pi/6", "\\frac{\\pi}{6}", True),
+    ("sqrt 7", "\\sqrt{7}", True),
+    ("2**(1/4)", "2", False),
+    ("sqrt(5) - 1", "\\sqrt{5}+1", False),
+])
+def test_plain_text_and_programming_notation(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("3 1/4", "\\frac{13}{4}", True),
+    ("5\\frac{2}{3}", "\\frac{17}{3}", True),
+    ("3 1/4", "\\frac{1}{4}", False),
+    ("37.5 percent", "0.375", True),
+    ("37.5 per cent", "\\frac38", True),
+    ("\\frac{1}{2}\\%", "0.005", True),
+    ("\\frac{1}{2}\\%", "0.05", False),
+    ("37.5 percent", "37.5", True),  # a percentage also stands for its number
+])
+def test_mixed_numbers_and_percentages(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("40km", "40", True),
+    ("3h", "3", True),
+    ("1,250.5m²", "1250.5", True),
+    ("12cm^2", "12", True),
+    ("60km/h", "60", True),
+    ("d \\approx 4.7", "4.7", True),
+    ("40km", "41", False),
+    ("3x", "3", False),  # a variable is not a unit
+    ("3h", "3h", True),
+])
+def test_units_glued_to_a_number_and_an_approximate_value(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("\\sqrt{9/m}", "\\frac{3}{\\sqrt{m}}", True),
+    ("\\sqrt{a}\\sqrt{b}", "\\sqrt{ab}", True),
+    ("\\sin(90^\\circ - t)", "\\cos t", True),
+    ("\\tan 45^\\circ", "1", True),
+    ("nm", "mn", True),
+    ("q p r", "pqr", True),
+    ("3ts", "3st", True),
+    ("\\sqrt{t^2}", "t", False),  # |t| and t differ where both are real
+    ("\\sin(90^\\circ - t)", "\\sin t", False),
+    ("NM", "MN", False),  # point labels are not a product
+])
+def test_identities_on_the_obvious_domain_and_products_in_any_order(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("4:7", "AB:BC=4:7", True),
+    ("3", "p:q=3", True),
+    ("y=s^3+1", "h(s)=s^3+1", True),
+    ("f(u) = 0 \\text{ and } f(u) = 5", "f(x)=0 \\text{ or } f(x)=5", True),
+    ("4:5", "AB:BC=4:7", False),
+    ("y=s^3-1", "h(s)=s^3+1", False),
+])
+def test_labelled_answers_on_the_gold_side(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("-3x \\ge -9", "x \\le 3", True),
+    ("-y < 5", "y > -5", True),
+    ("4t + 2 > 10", "t > 2", True),
+    ("1 < 2x - 1 \\le 5", "(1, 3]", True),
+    ("-3x \\ge -9", "x \\ge 3", False),
+    ("4t + 2 > 10", "t \\ge 2", False),
+])
+def test_inequalities_equal_after_dividing_by_a_negative_number(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("response,gold,expected", [
+    ("so the count is \\beginboxed{12}", "12", True),
+    ("The answer is $6$\\", "6", True),
+    ("so the answer is 6\\", "6", True),
+    ("Answer: 3*7 - 4*2 = 13", "13", True),
+    ("Answer: 3*7 - 4*2 = 14", "13", False),
+])
+def test_stray_characters_around_a_stated_answer(response, gold, expected):
+    assert graded(response, gold) is expected
+
+
+# Wrong answers that must stay wrong.
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("0", "2x + y = 0", False),
+    ("7", "a - b + c = 7", False),
+    ("-1", "x+y+z=-1", False),
+    ("0", "x = 0", True),  # a value named by one variable is that value
+    ("12", "|AB| = 12", True),
+])
+def test_a_bare_value_is_not_an_equation_asked_for(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("\\int_1^2 3t^2\\,dt", "7", False),
+    ("\\sum_{n=1}^{4} n^2", "30", False),
+    ("\\prod_{k=1}^{4} k", "24", False),
+    ("\\lim_{h\\to 0}\\frac{\\sin 2h}{h}", "2", False),
+    ("\\frac{d}{dx} x^3", "3x^2", False),
+    ("5 \\cdot 6", "30", False),
+    ("\\sum_{n=1}^{4} n^2", "\\sum_{k=1}^{4} k^2", True),  # calculus on both sides is compared
+])
+def test_calculus_left_undone_is_wrong_like_arithmetic_left_undone(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("[2 + 10^{-30}, 5]", "[2, 5]", False),
+    ("(\\sqrt{4 + 10^{-30}}, \\infty)", "(2, \\infty)", False),
+    ("(-\\infty, \\pi + 10^{-13})", "(-\\infty, \\pi)", False),
+    ("e + 10^{-14}", "e", False),
+    ("1.7320508075689", "\\sqrt{3}", False),  # a decimal is never an irrational value
+    ("(-\\infty, \\frac{\\sqrt{8}}{2})", "(-\\infty, \\sqrt{2})", True),
+    ("\\sin\\frac{\\pi}{6}", "\\frac{1}{2}", True),
+])
+def test_values_within_round_off_but_not_equal_differ(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+def test_a_final_answer_in_prose_keeps_its_constant():
+    assert extract_answer("Final answer: 7π centimeters per minute", "question_only") == "7π"
