@@ -6,9 +6,12 @@ near misses a loose rule would let through.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
-from lm_eval_math500 import extract_answer, grade, is_equivalent
+from lm_eval_math500 import Verdict, extract_answer, grade, grade_answer, is_equivalent
 
 
 def graded(response: str, gold: str, problem: str | None = None) -> bool:
@@ -191,3 +194,49 @@ def test_values_within_round_off_but_not_equal_differ(pred, gold, expected):
 
 def test_a_final_answer_in_prose_keeps_its_constant():
     assert extract_answer("Final answer: 7π centimeters per minute", "question_only") == "7π"
+
+
+# What the Python API takes (the policy is stated in lm_eval_math500.grader.inputs).
+@pytest.mark.parametrize("call,expected", [
+    (lambda: grade("so the answer is \\boxed{7}", 7), True),
+    (lambda: grade("so the answer is \\boxed{2.5}", 2.5), True),
+    (lambda: grade(42, "42"), True),
+    (lambda: grade_answer(7, 7).correct, True),
+    (lambda: grade_answer(Fraction(1, 2), "0.5").correct, True),
+    (lambda: grade_answer(Decimal("0.25"), "\\frac14").correct, True),
+    (lambda: is_equivalent(3, "4"), False),
+    (lambda: grade(None, "7").reason, "no final answer"),
+    (lambda: grade_answer(None, "7").reason, "no final answer"),
+    (lambda: extract_answer(None), None),
+    (lambda: extract_answer(12, "boxed"), "12"),
+])
+def test_numbers_are_read_as_their_text_and_a_missing_response_is_wrong(call, expected):
+    result = call()
+    assert (result.correct if isinstance(result, Verdict) else result) == expected
+
+
+@pytest.mark.parametrize("call,argument", [
+    (lambda: grade("\\boxed{7}", None), "gold"),
+    (lambda: grade_answer("7", None), "gold"),
+    (lambda: is_equivalent("7", None), "gold"),
+    (lambda: grade_answer(["7"], "7"), "pred"),
+    (lambda: grade(b"\\boxed{7}", "7"), "response"),
+    (lambda: grade_answer(True, "1"), "pred"),
+    (lambda: grade_answer("7", "7", problem=3), "problem"),
+    (lambda: extract_answer(["x"]), "response"),
+])
+def test_other_types_raise_a_type_error_naming_the_argument(call, argument):
+    with pytest.raises(TypeError, match=f"^{argument} must be"):
+        call()
+
+
+@pytest.mark.parametrize("response,expected_answer,format_ok", [
+    ("The sum is $\\boxed{15}$.", "15", True),
+    ("So the answer is 15.", "15", True),
+    ("We get 15 apples", "15", False),
+    ("It is \\boxed{3} or \\boxed{15}", "3, 15", True),  # a hedge stays a hedge
+])
+def test_boxed_is_a_variant_read_like_question_only(response, expected_answer, format_ok):
+    verdict = grade(response, "15", variant="boxed")
+    assert (extract_answer(response, "boxed"), verdict.format_ok) == (expected_answer, format_ok)
+    assert grade(response, "15", variant="question_only") == verdict

@@ -33,8 +33,8 @@ def test_verdict_fields_for_each_variant(response, gold, variant, expected):
 
 
 def test_unknown_variant_or_mode_raises_value_error():
-    with pytest.raises(ValueError, match="r1_zero"):
-        grade("x", "1", variant="boxed")
+    with pytest.raises(ValueError, match="r1_zero, deepthink, question_only, boxed"):
+        grade("x", "1", variant="chat")
     with pytest.raises(ValueError, match="tags"):
         grade("x", "1", format_mode="loose")
 

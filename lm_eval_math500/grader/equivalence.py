@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from lm_eval_math500.grader.forms import broken_rule
+from lm_eval_math500.grader.inputs import answer_text, problem_text
 from lm_eval_math500.grader.latex import canonical
 from lm_eval_math500.grader.parser import (
     MAX_VARS,
@@ -637,7 +638,12 @@ def _hundredths(text: str) -> str:
 
 def grade_answer(pred: str | None, gold: str, *, problem: str | None = None,
                  timeout: float = TIME_LIMIT) -> Verdict:
-    """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the order."""
+    """The verdict on an extracted answer, with the rule that decided: `is_equivalent` states the
+    order. A `pred` of None is a response without an answer; numbers are read as their text and
+    other types raise TypeError (:mod:`inputs`)."""
+    pred = answer_text(pred, "pred", none_allowed=True)
+    gold = answer_text(gold, "gold", none_allowed=False)
+    problem = problem_text(problem)
     allowance = _Allowance(timeout)
     if pred is None:
         return Verdict(False, "no final answer")
@@ -679,28 +685,45 @@ def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: 
        thousands separators, which inside a bracket are list commas); an exact value followed by
        ``\approx`` and its decimal is the exact value; answers in words have one spelling
        (``no solution`` is ``\emptyset``, ``all real numbers`` is ``(-\infty,\infty)``, ``Wed`` is
-       Wednesday); equal strings are equal (``same string``).
-    3. Words (two or more letters only) compare ignoring case; a multiple-choice gold such as
+       Wednesday); plain-text notation is LaTeX (``sqrt(2)``, ``3**(1/3)``, ``exp(2)``, ``2 1/3``
+       a mixed number, ``12.5 percent``); degrees inside a trigonometric function are an angle
+       (``\cos(90^\circ - x)``); equal strings are equal (``same string``).
+    3. Words (two or more letters only) compare ignoring case, unless both sides may be one
+       product of a few lower-case variables (``yx`` is ``xy``; ``QXLS`` is not ``LQSX``); a
+       multiple-choice gold such as
        ``(C)`` compares the letter, and with `problem` the content of an option stands for its
        letter; a numeral with a base subscript (``4210_5``) compares digits and base; ``a:b`` is a
        ratio (``2:4`` equals ``1:2``) worth its value (``1/2``); ``h:m:s`` is a time, and a time
        with a.m./p.m. is its 24-hour time (``4:30`` is not ``4:30 p.m.`` unless the problem asks
-       for the time without a.m. or p.m.).
-    4. Against a numeric gold, an answer that still has free variables (an echo of the expression
-       asked about) or arithmetic left undone on numbers (``3 + 4\cdot 25``, ``\binom{8}{2}``,
-       ``6!``) is wrong; fractions, mixed numbers, decimals and scientific notation are numbers.
+       for the time without a.m. or p.m.: a digits template such as ``HH:MM`` or the words
+       "without am/pm" put both sides on the 12-hour dial). A ratio labelled on either side
+       (``V_1:V_2 = 3:5``, ``m:n = 2``) is its value.
+    4. Calculus not carried out (``\int``, ``\sum``, ``\prod``, ``\lim``, ``\frac{d}{dx}``) is
+       wrong against a gold without it. Against a numeric gold, a number with its unit glued on
+       (``25km``, ``4h``) is that number, and an answer that still has free variables (an echo of
+       the expression asked about) or arithmetic left undone on numbers (``3 + 4\cdot 25``,
+       ``\binom{8}{2}``, ``6!``) is wrong; fractions, mixed numbers, decimals and scientific
+       notation are numbers.
     5. Answers the in-process parser reads compare by structure: a stated value counts as its
-       value (``x = 3`` is 3, ``\tan A = 2`` is 2); labelled parts match by name (``a = 2, b = 5``);
-       a one-variable inequality (``0 < g(t) < 1``) and ``x \in [a, b]`` are intervals; comma
+       value (``x = 3`` is 3, ``\tan A = 2`` is 2, a chain of equal forms ``3x + 2x = 5x`` is its
+       last side), but a gold equation between a sum of variable terms and a value is an equation
+       asked for (``x - 2y = 0`` is not 0); two values named differently are equal
+       (``g(t) = t^2 - 1`` and ``y = t^2 - 1``); labelled parts match by name (``a = 2, b = 5``);
+       a one-variable inequality (``0 < g(t) < 1``, ``-2x > -4`` solved for x) and
+       ``x \in [a, b]`` are intervals; comma
        lists and sets are unordered (each member once, nothing missing, nothing extra; ``\pm``
        stands for both signs); tuples and intervals are ordered and keep their brackets; matrices
        compare entry by entry; equations are equal up to a nonzero scale factor. Numbers compare
-       exactly as rationals (``0.333`` is not ``1/3``); only irrational values get float round-off
-       (relative ``REL_TOL``); odd roots of negative numbers are real; expressions in variables
-       must agree at three sets of rational test points (``symbolic identity``). A percentage
-       also counts as its value over 100 (``40\%`` for 2/5).
-    6. Answers the parser cannot read go to Math-Verify in a child process that is killed at the
-       time limit; a cut-off check is wrong (``timed out``).
+       exactly as rationals (``0.333`` is not ``1/3``); irrational values that agree within float
+       round-off (relative ``REL_TOL``) must also agree to ``parser.PRECISE_DIGITS`` digits less a
+       margin (``\pi + 10^{-12}`` is not ``\pi``, a decimal is never ``\sqrt{2}``); odd roots of
+       negative numbers are real; expressions in variables must agree at three sets of rational
+       test points (``symbolic identity``), passing over points where a side leaves the real
+       numbers (``\sqrt{4/n}`` is ``\frac{2}{\sqrt{n}}``). A percentage also counts as its value
+       over 100 (``40\%`` for 2/5).
+    6. Answers the parser cannot read go to Math-Verify in a worker process that is killed when
+       the check has used `timeout` seconds of its own CPU time, so machine load and other checks
+       never change the verdict; a cut-off check is wrong (``timed out``).
     7. The form policy. A form is enforced only when the problem states it and the gold has it
        (the table ``forms.RULES``): "common fraction" means p/q in lowest terms (not a decimal, a
        mixed number or an unreduced fraction); "simplest radical form"; "rationalize the
@@ -712,13 +735,18 @@ def is_equivalent(pred: str, gold: str, *, problem: str | None = None, timeout: 
     8. An answer none of the checks can handle is wrong; nothing raises.
 
     Args:
-        pred: the extracted answer (LaTeX or plain text).
-        gold: the reference answer.
+        pred: the extracted answer (LaTeX or plain text); a number is read as its text, and None
+            (no answer) is wrong.
+        gold: the reference answer; a number is read as its text, and None raises TypeError.
         problem: the problem text; when given, the forms it asks for are enforced.
-        timeout: the most seconds the verdict may take (plus a few milliseconds).
+        timeout: the most CPU seconds the symbolic checks (step 6) may use; how the limit is
+            counted is stated in :mod:`lm_eval_math500.grader.worker`.
 
     Returns:
         True when the answers are equal; `grade_answer` gives the same verdict with its reason.
+
+    Raises:
+        TypeError: for an argument that is neither text nor a number (None as `gold`), naming it.
 
     Examples:
         >>> is_equivalent("0.5", r"\frac{1}{2}")

@@ -15,11 +15,13 @@ from lm_eval_math500.grader.formats import (
     DEEPTHINK,
     FORMAT_MODES,
     R1_ZERO,
+    TASK_VARIANTS,
     VARIANT_CHOICES,
     FormatMode,
     Variant,
     VariantChoice,
 )
+from lm_eval_math500.grader.inputs import answer_text, problem_text
 
 # `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token); also glued to a stray
 # command name before it (`\\beginboxed{4}`).
@@ -150,7 +152,10 @@ def _inside_tag(content: str) -> str | None:
 
 
 def _resolve_variant(response: str, variant: VariantChoice) -> Variant:
-    """Map `auto` to the variant whose opening answer tag the response uses."""
+    """Map `auto` to the variant whose opening answer tag the response uses, and a task variant
+    such as `boxed` to the variant whose layout its responses have."""
+    if variant in TASK_VARIANTS:
+        return TASK_VARIANTS[variant].variant
     if variant != "auto":
         return variant
     for fmt in (R1_ZERO, DEEPTHINK):
@@ -165,15 +170,21 @@ def analyse(
     """(final answer or None, format followed) in one pass over the response; `problem` lets a
     prose answer be read with the problem in hand (see :mod:`prose`).
 
+    A `response` of None has no answer and no format; a number is read as its text (:mod:`inputs`).
+
     r1_zero: the answer is in the last `<answer>` (closed or running to the end); the format needs
     `</think>`, whitespace, then that tag (mode "cs336": the literal `</think> <answer>` and
     `</answer>` substrings). deepthink: the last `<SOLUTION>`, after `</end_deepthink>` when the
     response has thinking tags, with content; without the tag the answer is read as question_only
-    and the format fails. question_only: the format holds when a box or a stated answer is found.
-    The tags and markers are those of :mod:`lm_eval_math500.grader.formats`.
+    and the format fails. question_only (and boxed): the format holds when a box or a stated
+    answer is found. The tags and markers are those of :mod:`lm_eval_math500.grader.formats`.
     """
     _check_choice(variant, VARIANT_CHOICES, "variant")
     _check_choice(mode, FORMAT_MODES, "format mode")
+    response = answer_text(response, "response", none_allowed=True)
+    problem = problem_text(problem)
+    if response is None:
+        return None, False
     variant = _resolve_variant(response, variant)
     if variant == "r1_zero":
         opening, closing = R1_ZERO.answer_tags
@@ -194,8 +205,9 @@ def analyse(
 
 
 def extract_answer(response: str, variant: VariantChoice = "auto", *, problem: str | None = None) -> str | None:
-    """The final answer the response commits to under `variant`, or None (missing or hedged); with
-    `problem`, a prose answer is read with the problem in hand."""
+    """The final answer the response commits to under `variant` (``auto``, ``r1_zero``,
+    ``deepthink``, ``question_only`` or ``boxed``), or None (missing or hedged); with `problem`, a
+    prose answer is read with the problem in hand."""
     return analyse(response, variant, problem=problem)[0]
 
 
