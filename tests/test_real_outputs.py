@@ -138,6 +138,8 @@ def test_a_response_cut_off_mid_work_states_no_answer(response):
          "What is the smallest number over 100 that Nora can pick whose digits add up to 4?", "103", True),
         ("So the third turn is Omar's.", "Lena and Omar take turns, Omar first. Whose turn is the third?",
          "\\text{Omar}", True),
+        ("Therefore Ines saves the most, 45 euros a week.",
+         "Ines saves 45 euros a week and Piet saves 40. If both keep saving, who saves the most?", "\\text{Ines}", True),
     ],
 )
 def test_names_and_option_letters_in_prose(response, problem, gold, expected):

@@ -62,7 +62,9 @@ _MAX_ITEMS = 64
 _MAX_SYMBOLIC = 300
 _MAX_PRODUCT_LETTERS = 4
 # Calculus not carried out: an integral, sum, product, limit or derivative.
-_CALCULUS = re.compile(r"\\(?:int|iint|oint|sum|prod|lim)(?![a-zA-Z])|\\frac\{d\}\{d|\\frac\{d")
+_CALCULUS = re.compile(
+    r"\\(?:int|iint|oint|sum|prod|lim)(?![a-zA-Z])|\\frac\{d(?:\^\{?\d\}?)?[a-zA-Z]?\}\{d[a-zA-Z]"
+)
 # A number with a unit written right after it (canonical forms keep such units).
 _GLUED_UNIT = re.compile(
     r"(-?\d+(?:\.\d+)?)\s*(?:km|cm|mm|m|kg|mg|g|h|hr|hrs|min|s|sec|ft|mi|yd|in|mph|lb|lbs|oz|L|l|mL|ml)"

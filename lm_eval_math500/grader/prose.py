@@ -114,9 +114,14 @@ _WORDS_BEFORE_NAMES = frozenset(
     "the so therefore thus hence i a an in on at if how what which who when then this that it we they he she "
     "there final answer yes no each every since because after before for and but or of to let now note".split()
 )
-# A problem whose question asks for a person: a question sentence that opens with "Who", "Whom" or
-# "Whose" ("Who ran farthest?"), not a relative clause ("the number whose digits ...").
-_ASKS_WHO = re.compile(r"(?:^|[.!?:]\s+|\n\s*)(?:Who|Whom|Whose)\b[^.?!]*\?")
+# A question sentence (what runs up to a question mark) and, in it, "who" as the question word: at
+# its start ("Who ran farthest?") or after a clause ("If ..., who earns more?"), but not in a
+# relative clause of a question that another word asks ("What is the number whose digits ...?").
+_QUESTION = re.compile(r"[^.?!\n]+\?")
+_WHO = re.compile(r"^\W*(?:who|whom|whose)\b|,\s*(?:who|whom|whose)\b", re.IGNORECASE)
+_OTHER_QUESTION_WORD = re.compile(
+    r"^\W*(?:what|how|which|where|why|find|compute|determine|calculate|evaluate|is|are|does|do|can)\b", re.IGNORECASE
+)
 # A modulus (`x \equiv 44 \pmod{83}`, `44 mod 83`) is not an answer candidate.
 _MODULUS = re.compile(r"(?:\bmod|\\pmod\{?|\\bmod|\(mod)\s*$")
 _OPTION = re.compile(r"\(([A-E])\)")
@@ -339,9 +344,17 @@ def _names(text: str, lo: int, hi: int, problem: str) -> list[str]:
     return [w for w in re.findall(r"\b[A-Z][a-z]+\b", text[lo:hi]) if w in named and w.lower() not in _WORDS_BEFORE_NAMES]
 
 
+@lru_cache(maxsize=256)
+def _asks_who(problem: str) -> bool:
+    """Whether the problem's question asks for a person."""
+    return any(
+        _WHO.search(q.group(0)) and not _OTHER_QUESTION_WORD.match(q.group(0)) for q in _QUESTION.finditer(problem)
+    )
+
+
 def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> str | None:
     """The answer one sentence states, or None when it holds no candidate."""
-    if problem and _ASKS_WHO.search(problem):
+    if problem and _asks_who(problem):
         names = _names(text, lo, hi, problem)
         if names:
             return names[0]
