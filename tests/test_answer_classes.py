@@ -240,3 +240,25 @@ def test_boxed_is_a_variant_read_like_question_only(response, expected_answer, f
     verdict = grade(response, "15", variant="boxed")
     assert (extract_answer(response, "boxed"), verdict.format_ok) == (expected_answer, format_ok)
     assert grade(response, "15", variant="question_only") == verdict
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("\\sqrt{16}", "4", False),
+    ("\\log_3 81", "4", False),
+    ("\\sqrt{16}", "\\sqrt{16}", True),
+    ("\\frac{-3}{-4}", "\\frac34", True),  # a fraction with its signs is still a number
+    ("2\\sqrt{5}", "\\sqrt{20}", True),  # against a gold that is not a plain number, values compare
+])
+def test_roots_and_functions_of_numbers_left_to_evaluate_are_arithmetic_left_undone(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    ("t > -2 \\text{ and } t < 3", "(-2, 3)", True),
+    ("t \\ge -2 \\text{ and } t < 3", "(-2, 3)", False),
+    ("t < -2 \\text{ or } t > 3", "(-\\infty,-2)\\cup(3,\\infty)", True),
+    ("t < -2 \\text{ or } t \\ge 3", "(-\\infty,-2)\\cup(3,\\infty)", False),
+    ("t > 0, s < 3", "(0, 3)", False),
+])
+def test_conditions_joined_by_and_or_or_read_as_the_gold_interval_or_union(pred, gold, expected):
+    assert is_equivalent(pred, gold) is expected

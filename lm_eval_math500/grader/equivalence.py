@@ -355,9 +355,30 @@ def _compared(p: Node, g: Node) -> tuple[Node, Node]:
         ap, ag = stated_value(p), stated_value(g)
         ap, ag = _value_stated(ap, ag), _value_stated(ag, ap, gold=True)
     p, g = _as_interval(ap), _as_interval(ag)
+    if isinstance(p, List) and isinstance(g, (Seq, Union)):
+        p = _joined_conditions(p, g)
     if isinstance(p, List) and isinstance(g, Seq) and (g.open, g.close) == ("(", ")"):
         p = Seq("(", ")", p.items)
     return p, g
+
+
+def _joined_conditions(p: List, g: Seq | Union) -> Node:
+    """`x > -1 and x < 1` against an interval is the interval both describe, and `x < -1 or x > 1`
+    against a union is that union (a list has lost the word that joined its parts, so the gold's
+    shape tells which was meant); `p` unchanged when its parts are not intervals of one variable."""
+    names = {frozenset(variables(item)) for item in p.items}
+    parts = [_as_interval(item) for item in p.items]
+    if len(names) != 1 or len(next(iter(names))) != 1 or not all(isinstance(x, Seq) and len(x.items) == 2 for x in parts):
+        return p
+    if isinstance(g, Union):
+        return Union(tuple(parts))
+    try:
+        lows = [(evaluate(x.items[0], {}).real, x.open == "(", x.items[0]) for x in parts]
+        highs = [(evaluate(x.items[1], {}).real, x.close == ")", x.items[1]) for x in parts]
+    except (EvalError, OverflowError, ZeroDivisionError, TypeError):
+        return p
+    low, high = max(lows, key=lambda b: (b[0], b[1])), min(highs, key=lambda b: (b[0], not b[1]))
+    return Seq("(" if low[1] else "[", ")" if high[1] else "]", (low[2], high[2]))
 
 
 _STRUCTURED = (Seq, Matrix, Union, Rel, Branch)
@@ -483,7 +504,7 @@ def _plain_number(node: Node) -> bool:
             return True
         case Neg(arg):
             return _plain_number(arg)
-        case Mul((Num(), Inv(Num()))) | Mul((Neg(Num()), Inv(Num()))):
+        case Mul((Num() | Neg(Num()), Inv(Num() | Neg(Num())))):
             return True
         case Mul((Num(), Pow(Num(ten), exp))) if ten == 10:
             return _plain_number(exp)
@@ -503,12 +524,13 @@ def _reads_as_number(text: str) -> bool:
 def _unfinished(p: Node, g: Node) -> str | None:
     """Why `p` is not yet an answer to the number `g` (both as compared), or None: it still has
     free variables (an echo of the expression asked about), or it is arithmetic on numbers left
-    undone."""
+    undone, roots and functions of numbers included (`\\sqrt{16}`, `\\log_2 8`); an answer with
+    a constant (`\\pi`, `e`, `i`) is compared."""
     if not _plain_number(g):
         return None
     if variables(p):
         return "an expression, not a value"
-    if not _plain_number(p) and not any(isinstance(n, (Const, Root, Func)) for n in walk(p)) \
+    if not _plain_number(p) and not any(isinstance(n, Const) for n in walk(p)) \
             and not isinstance(p, (List, Set, Seq, Matrix, Union, Rel)):
         return "arithmetic left undone"
     return None
