@@ -262,3 +262,18 @@ def test_roots_and_functions_of_numbers_left_to_evaluate_are_arithmetic_left_und
 ])
 def test_conditions_joined_by_and_or_or_read_as_the_gold_interval_or_union(pred, gold, expected):
     assert is_equivalent(pred, gold) is expected
+
+
+OPTIONS = "Which of these is prime? (A) 21 (B) 27 (C) 29 (D) 33"
+
+
+@pytest.mark.parametrize("response,gold,problem,expected", [
+    ("The solutions are $y = 4$ and $y = -1$.", "4, -1", None, True),
+    ("So the roots are 4, -1 and 6.", "-1, 4, 6", None, True),
+    ("The solutions are $y = 4$ and $y = -1$.", "4", None, False),  # a second root is not dropped
+    ("We find that the least value is $\\frac{7}{2}$ at $t = 3$.", "\\frac72", None, True),
+    ("Only 29 has no divisor, so the correct option is C.", "\\text{(C)}", OPTIONS, True),
+    ("Checking each, it must be choice D.", "\\text{(C)}", OPTIONS, False),
+])
+def test_values_joined_in_a_concluding_sentence_and_options_named_by_letter(response, gold, problem, expected):
+    assert graded(response, gold, problem) is expected

@@ -125,6 +125,8 @@ _OTHER_QUESTION_WORD = re.compile(
 # A modulus (`x \equiv 44 \pmod{83}`, `44 mod 83`) is not an answer candidate.
 _MODULUS = re.compile(r"(?:\bmod|\\pmod\{?|\\bmod|\(mod)\s*$")
 _OPTION = re.compile(r"\(([A-E])\)")
+# An option named by its letter alone: "the correct option is C", "choice D".
+_NAMED_OPTION = re.compile(r"\b(?:option|choice)\s+(?:is\s+)?([A-E])\b")
 
 
 def is_cut_off(text: str) -> bool:
@@ -359,7 +361,7 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
         if names:
             return names[0]
     if problem and _OPTION.search(problem):
-        options = _OPTION.findall(masked, lo, hi)
+        options = _OPTION.findall(masked, lo, hi) or _NAMED_OPTION.findall(masked, lo, hi)
         if options:
             return f"({options[-1]})"
     found = _candidates(text, masked, lo, hi)[-_MAX_CANDIDATES:]
@@ -372,13 +374,13 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
         if after:
             chosen = _fresh(after, first=True)
             if chosen is not None:
-                return chosen
+                return _with_joined(chosen, found, masked)
             break
     chosen = _fresh(scored, first=False)
-    return chosen if chosen is not None else found[-1][2]
+    return chosen[2] if chosen is not None else found[-1][2]
 
 
-def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> str | None:
+def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> tuple[int, int, str, int] | None:
     """The first (right after a conclusion word) or else the last candidate not taken from the
     problem: values in math or digits before number words, those not seen in the problem at all
     before those seen there with their noun, results before arithmetic left undone."""
@@ -387,8 +389,22 @@ def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> 
             fresh = [f for f, level in scored if f[3] in kind and level <= allowed]
             done = [f for f in fresh if "=" in f[2] or not _UNDONE.search(f[2])]
             if done or fresh:
-                return (done or fresh)[0 if first else -1][2]
+                return (done or fresh)[0 if first else -1]
     return None
+
+
+def _with_joined(chosen: tuple[int, int, str, int], found: list[tuple[int, int, str, int]], text: str) -> str:
+    """The chosen value and the values joined to it by "and", "or" or a comma (`the solutions are
+    $x = 2$ and $x = -3$`), as one list answer."""
+    values, end = [chosen[2]], chosen[1]
+    for start, stop, value, rank in found:
+        if start < end or rank != chosen[3]:
+            continue
+        if not _JOINER.fullmatch(text, end, start) or start == end:
+            break
+        values.append(value)
+        end = stop
+    return ", ".join(values)
 
 
 def given_up_after(text: str, position: int) -> bool:
