@@ -157,7 +157,6 @@ def _clock(text: str) -> str:
     return f"{hour}:{minute}"
 
 
-@lru_cache(maxsize=16384)
 def _ordinal(m: re.Match[str]) -> str:
     """`21st`, `12th`: the number without its suffix; a suffix that does not fit (`3st`) stays."""
     digit, suffix = m.groups()
@@ -171,6 +170,7 @@ def _mixed(m: re.Match[str]) -> str:
     return f"{whole}\\frac{{{num}}}{{{den}}}" if int(num) < int(den) else m.group(0)
 
 
+@lru_cache(maxsize=16384)
 def _canonical(text: str) -> str:
     text = strip_box(text)
     text = _NAMED_APPROX.sub(r"\1=", text)
