@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import lru_cache
 
 from lm_eval_math500.grader.forms import broken_rule
 from lm_eval_math500.grader.inputs import answer_text, problem_text
@@ -626,16 +627,24 @@ def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
     stands for its letter, and a time asked for without a.m./p.m. is read on the 12-hour dial on
     both sides (`16:30`, `4:30 p.m.` and `4:30` are one time there; `4:30 a.m.` and `4:30 p.m.`
     still differ)."""
-    options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)}
-    if len(options) >= 2:
-        letters = {text: letter for letter, text in options.items()}
+    letters, dial = _problem_settles(problem)
+    if letters:
         for side in ("pred", "gold"):
             text = canonical(pred if side == "pred" else gold).lower()
             if text in letters:
                 pred, gold = (f"({letters[text]})", gold) if side == "pred" else (pred, f"({letters[text]})")
-    if _DIAL_TIME.search(problem) and not (_HALF_DAY.search(pred) and _HALF_DAY.search(gold)):
+    if dial and not (_HALF_DAY.search(pred) and _HALF_DAY.search(gold)):
         pred, gold = _on_the_dial(pred), _on_the_dial(gold)
     return pred, gold
+
+
+@lru_cache(maxsize=4096)
+def _problem_settles(problem: str) -> tuple[dict[str, str], bool]:
+    """(the letter of each option's text when the problem lists two or more options, whether a time
+    is asked for on the 12-hour dial), read once per problem."""
+    options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)}
+    letters = {text: letter for letter, text in options.items()} if len(options) >= 2 else {}
+    return letters, bool(_DIAL_TIME.search(problem))
 
 
 def _on_the_dial(text: str) -> str:

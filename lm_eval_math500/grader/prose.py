@@ -11,6 +11,7 @@ mid-work.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ _STATED = re.compile(
     r"^#+\s*answer\b:?|^####)",
     re.IGNORECASE | re.MULTILINE,
 )
+_STATED_KEY = re.compile("answer|####")
 _JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # Math spans that are unambiguous in prose (a single `$` is often a currency sign there).
@@ -37,6 +39,8 @@ _GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^
 _FACTOR_AFTER = re.compile(
     r"[ \t]*(?:\\pi(?![a-zA-Z])|π|\\sqrt\s*(?:\[[^\]]{1,10}\])?(?:\{[^{}]{1,40}\}|\d+)|sqrt\s*\([^()]{1,40}\)|√\s*\d+)"
 )
+# Where a value may end: a digit or the close of math (a box closes with `}` after its value).
+_VALUE_MARKS = (*"0123456789", "$", "\\)", "\\]", "}")
 # A result given up: the writer says it is wrong or starts the work again.
 _RETRACTION = re.compile(
     r"\b(?:(?:that|this|it)\s+(?:does\s*n[o']t|doesn't|can't|cannot|didn't)\s+(?:make\s+sense|be\s+right|be\s+correct|work)"
@@ -106,10 +110,10 @@ _REJECT = re.compile(
     re.IGNORECASE,
 )
 # Words a sentence cut off by the token budget often ends on.
-_DANGLING = re.compile(
-    r"\b(?:and|or|the|a|an|of|to|is|are|so|then|but|we|that|with|for|by|as|in|if|let|since|because)$",
-    re.IGNORECASE,
+_DANGLING = frozenset(
+    "and or the a an of to is are so then but we that with for by as in if let since because".split()
 )
+_LAST_WORD = re.compile(r"\w+$")
 _WORDS_BEFORE_NAMES = frozenset(
     "the so therefore thus hence i a an in on at if how what which who when then this that it we they he she "
     "there final answer yes no each every since because after before for and but or of to let now note".split()
@@ -143,7 +147,8 @@ def is_cut_off(text: str) -> bool:
         return False  # it ends on its statement of the answer
     if last_line.count("(") > last_line.count(")"):
         return True
-    return tail[-1] in "=+-*/^_({[,:\\" or bool(_DANGLING.search(tail))
+    last_word = _LAST_WORD.search(tail, len(tail) - 40)
+    return tail[-1] in "=+-*/^_({[,:\\" or bool(last_word and last_word.group(0).lower() in _DANGLING)
 
 
 def _masked(text: str) -> str:
@@ -410,14 +415,10 @@ def _with_joined(chosen: tuple[int, int, str, int], found: list[tuple[int, int, 
 def given_up_after(text: str, position: int) -> bool:
     """Whether the writer gives up a result after `position` and states no new value after that
     ("= 14749 wait, that doesn't make sense ... Let me try again"): a reconsideration the response
-    ends in, so the earlier result is not its answer."""
-    found = None
-    for found in _RETRACTION.finditer(text, max(position, len(text) - _TAIL)):
-        pass
-    if found is None:
-        return False
-    rest = text[found.end() :]
-    return not (_NUMBER.search(_masked(rest)) or re.search(r"\\(?:boxed|fbox)", rest) or _MATH_SPAN.search(rest))
+    ends in, so the earlier result is not its answer. Only the words after the last digit or math
+    delimiter are searched: a value written later would be a new result."""
+    last_value = max(text.rfind(mark) for mark in _VALUE_MARKS)
+    return bool(_RETRACTION.search(text, max(position, last_value + 1, len(text) - _TAIL)))
 
 
 def concluding_answer(text: str, problem: str | None = None) -> str | None:
@@ -481,11 +482,26 @@ class Statement(NamedTuple):
     direct: bool
 
 
+def _statement_phrases(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_STATED`, the last first. Every phrase holds "answer" or "####", so the
+    phrase is only looked for around those words (found in the lower-cased text, which is fast)."""
+    taken = len(text) + 1
+    keys = [m.start() for m in _STATED_KEY.finditer(text.lower())]
+    for at in reversed(keys):
+        if at >= taken:
+            continue
+        for found in _STATED.finditer(text, max(0, at - 32), min(len(text), at + 24)):
+            if found.start() <= at < found.end() and found.end() <= taken:
+                taken = found.start()
+                yield found
+                break
+
+
 def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
     that is not a check of it, or None."""
     last = None
-    for found in reversed(list(_STATED.finditer(text))):
+    for found in _statement_phrases(text):
         window = max(0, found.start() - 200)
         line_start = text.rfind("\n", window, found.start()) + 1 or window
         if not _CHECKING.search(text, line_start, found.start()):  # "we may check our answer: ..."
