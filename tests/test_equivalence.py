@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lm_eval_math500 import grade_answer, is_equivalent
+from lm_eval_math500.grader import forms
 
 
 def same(pred: str, gold: str, problem: str | None = None) -> bool:
@@ -355,6 +358,17 @@ DIAL = 'What time will it be then? (Enter the time in the format "HH:MM", withou
 ])
 def test_a_time_asked_for_without_half_day_is_read_on_the_12_hour_dial(pred, gold, problem, expected):
     assert same(pred, gold, problem) is expected
+
+
+def test_every_form_phrase_holds_one_of_the_words_that_let_a_problem_skip_the_phrases(shared_data):
+    """`forms.asked_rules` skips problems with none of `PHRASE_WORDS`: on every MATH and
+    graderbench problem, a phrase that matches must hold one of them."""
+    problems = {json.loads(line)["problem"] for path in (shared_data / "math").glob("*.jsonl") for line in path.open()}
+    problems |= {json.loads(line)["problem"] for path in (shared_data / "graderbench").glob("*.jsonl")
+                 for line in path.open()}
+    asked = [(rule.name, text) for text in problems for rule in forms.RULES if rule.phrase.search(text)]
+    assert len(problems) > 12000 and len(asked) > 500
+    assert [name for name, text in asked if not any(word in text.lower() for word in forms.PHRASE_WORDS)] == []
 
 
 # Every verdict names the rule that decided it.

@@ -642,9 +642,10 @@ def _read_with_problem(pred: str, gold: str, problem: str) -> tuple[str, str]:
 def _problem_settles(problem: str) -> tuple[dict[str, str], bool]:
     """(the letter of each option's text when the problem lists two or more options, whether a time
     is asked for on the 12-hour dial), read once per problem."""
-    options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)}
+    options = {letter: canonical(text).lower() for letter, text in _OPTION.findall(problem)} if "(" in problem else {}
     letters = {text: letter for letter, text in options.items()} if len(options) >= 2 else {}
-    return letters, bool(_DIAL_TIME.search(problem))
+    dial = (":" in problem or "without" in problem.lower()) and bool(_DIAL_TIME.search(problem))
+    return letters, dial
 
 
 def _on_the_dial(text: str) -> str:
