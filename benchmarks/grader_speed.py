@@ -8,7 +8,8 @@ so that no row is timed from a warm cache.
 
 Then the same rows are graded again by 8 threads at once, each verdict timed in its thread, and
 every verdict is set against the one-at-a-time pass: the limit counts only a check's own work, so
-none may differ. Last, pathological responses of up to 64 kB (the part of a response the grader
+none may differ; and checks that never finish are timed while those threads grade. Last,
+pathological responses of up to 64 kB (the part of a response the grader
 reads) are timed, with the calling thread's CPU time beside the wall time.
 """
 
@@ -18,6 +19,9 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from grader_accuracy import DEFAULT_DATA, FILES, load_rows, math_verify, ours
 
-from lm_eval_math500 import Verdict, grade
+from lm_eval_math500 import Verdict, grade, grade_answer
 from lm_eval_math500.grader.equivalence import TIME_LIMIT
 from lm_eval_math500.grader.latex import _canonical
 from lm_eval_math500.grader.parser import parse
@@ -33,6 +37,8 @@ from lm_eval_math500.grader.worker import POOL
 
 OVERHEAD = 0.05  # allowance for returning after the limit: ending the worker, scheduling
 THREADS = 8
+# A symbolic check Math-Verify never finishes (it multiplies out 10^6!); calculus on both sides.
+HANGS, HANGS_GOLD = "\\prod_{k=1}^{10^6} k", "\\prod_{k=2}^{10^6} k"
 MANY_BOXES_FILE = "qwen25_math_7b_base__math500__qwen25mathcot_greedy_max32768__skythought.jsonl"
 
 
@@ -57,6 +63,39 @@ def timed_in_threads(rows: list[dict]) -> tuple[list[float], list[Verdict]]:
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         results = list(pool.map(one, rows))
     return [t for t, _ in results], [v for _, v in results]
+
+
+def hung_beside_busy_threads(rows: list[dict], count: int = 5) -> list[float]:
+    """Seconds for each of `count` checks that never finish (cut off at the limit), graded one after
+    another while `THREADS` threads keep grading the graderbench rows."""
+    stop = threading.Event()
+
+    def keep_grading() -> None:
+        while not stop.is_set():
+            for row in rows[:200]:
+                ours(row)
+
+    busy = [threading.Thread(target=keep_grading) for _ in range(THREADS)]
+    for thread in busy:
+        thread.start()
+    try:
+        times, _ = timed([{}] * count, lambda _: grade_answer(HANGS, HANGS_GOLD))
+    finally:
+        stop.set()
+        for thread in busy:
+            thread.join()
+    return times
+
+
+def fresh_process_first_symbolic() -> float:
+    """Seconds the first symbolic verdict of a new interpreter takes when nothing started the helper."""
+    code = (
+        "import time\nfrom lm_eval_math500 import grade_answer\nstart = time.perf_counter()\n"
+        "assert grade_answer('\\\\sum_{k=1}^{3} k', '\\\\sum_{k=0}^{3} k').correct\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -124,8 +163,15 @@ def main() -> None:
     print(row(f"ours, {THREADS} threads at once", threads_t))
     print(row("math-verify", mv_t))
     print(f"\nmedian speed-up over Math-Verify: {statistics.median(mv_t) / statistics.median(ours_t):.1f}x")
-    print(f"first verdict: {ours_t[0] * 1e3:.1f} ms; verdicts that differ between one at a time and "
-          f"{THREADS} threads: {differ} of {len(rows)}")
+    first_symbolic = next(t for t, v in zip(ours_t, ours_v) if v.reason.startswith("symbolic check"))
+    print(f"first verdict: {ours_t[0] * 1e3:.1f} ms; first symbolic verdict: {first_symbolic * 1e3:.1f} ms; "
+          f"verdicts that differ between one at a time and {THREADS} threads: {differ} of {len(rows)}")
+    print(f"first symbolic verdict of a fresh process that did not start the helper first: "
+          f"{fresh_process_first_symbolic() * 1e3:.0f} ms (start-up included, not counted against its limit)")
+    hung = hung_beside_busy_threads(rows)
+    print(f"checks cut off at the limit while {THREADS} threads grade: "
+          + ", ".join(f"{t * 1e3:.0f}" for t in hung) + f" ms ({sum(t > TIME_LIMIT + OVERHEAD for t in hung)} "
+          f"over the limit + {OVERHEAD * 1e3:.0f} ms)")
     print("\n| response | kB | wall ms | CPU ms in the calling thread | verdict |")
     print("|---|---|---|---|---|")
     for name, (response, gold) in pathological(args.data).items():

@@ -355,12 +355,19 @@ def _compared(p: Node, g: Node) -> tuple[Node, Node]:
     else:
         ap, ag = stated_value(p), stated_value(g)
         ap, ag = _value_stated(ap, ag), _value_stated(ag, ap, gold=True)
-    p, g = _as_interval(ap), _as_interval(ag)
+    p, g = _finite_set(_as_interval(ap)), _finite_set(_as_interval(ag))
     if isinstance(p, List) and isinstance(g, (Seq, Union)):
         p = _joined_conditions(p, g)
     if isinstance(p, List) and isinstance(g, Seq) and (g.open, g.close) == ("(", ")"):
         p = Seq("(", ")", p.items)
     return p, g
+
+
+def _finite_set(node: Node) -> Node:
+    """A union of finite sets (`\\{1, 2\\} \\cup \\{3\\}`) as the one set it is."""
+    if isinstance(node, Union) and all(isinstance(part, Set) for part in node.parts):
+        return Set(tuple(item for part in node.parts for item in part.items))
+    return node
 
 
 def _joined_conditions(p: List, g: Seq | Union) -> Node:
@@ -525,14 +532,16 @@ def _reads_as_number(text: str) -> bool:
 def _unfinished(p: Node, g: Node) -> str | None:
     """Why `p` is not yet an answer to the number `g` (both as compared), or None: it still has
     free variables (an echo of the expression asked about), or it is arithmetic on numbers left
-    undone, roots and functions of numbers included (`\\sqrt{16}`, `\\log_2 8`); an answer with
-    a constant (`\\pi`, `e`, `i`) is compared."""
+    undone, roots and functions of numbers included (`\\sqrt{16}`, `\\log_2 8`, `\\ln e`); an
+    answer with a constant and no function (`i^2`, `e^{i\\pi}`) is compared."""
     if not _plain_number(g):
         return None
     if variables(p):
         return "an expression, not a value"
-    if not _plain_number(p) and not any(isinstance(n, Const) for n in walk(p)) \
-            and not isinstance(p, (List, Set, Seq, Matrix, Union, Rel)):
+    if _plain_number(p) or isinstance(p, (List, Set, Seq, Matrix, Union, Rel)):
+        return None
+    kinds = {type(n) for n in walk(p)}
+    if Const not in kinds or Func in kinds:
         return "arithmetic left undone"
     return None
 
