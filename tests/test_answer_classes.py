@@ -126,6 +126,7 @@ def test_identities_on_the_obvious_domain_and_products_in_any_order(pred, gold, 
     ("f(u) = 0 \\text{ and } f(u) = 5", "f(x)=0 \\text{ or } f(x)=5", True),
     ("4:5", "AB:BC=4:7", False),
     ("y=s^3-1", "h(s)=s^3+1", False),
+    ("17", "as follows: 2x = 34, so x = 17", False),  # a colon in prose is no ratio label
 ])
 def test_labelled_answers_on_the_gold_side(pred, gold, expected):
     assert is_equivalent(pred, gold) is expected

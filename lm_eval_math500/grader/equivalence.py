@@ -62,6 +62,8 @@ ABS_TOL = 1e-13  # ... or absolute, for values near zero
 _MAX_ITEMS = 64
 _MAX_SYMBOLIC = 300
 _MAX_PRODUCT_LETTERS = 4
+# The name of a ratio before its value: `m:n`, `V_1:V_2`, `AB:BC`.
+_RATIO_LABEL = re.compile(r"(?:[A-Za-z]{1,3}(?:_\{?\w{1,3}\}?)?)(?::[A-Za-z]{1,3}(?:_\{?\w{1,3}\}?)?)+")
 # Calculus not carried out: an integral, sum, product, limit or derivative.
 _CALCULUS = re.compile(
     r"\\(?:int|iint|oint|sum|prod|lim)(?![a-zA-Z])|\\frac\{d(?:\^\{?\d\}?)?[a-zA-Z]?\}\{d[a-zA-Z]"
@@ -521,6 +523,12 @@ def _plain_number(node: Node) -> bool:
     return False
 
 
+def _without_ratio_label(text: str) -> str:
+    """`AB:BC = 3:4` as `3:4`; any other text unchanged."""
+    label, _, value = text.rpartition("=")
+    return value if label and _RATIO_LABEL.fullmatch(label) else text
+
+
 def _reads_as_number(text: str) -> bool:
     """Whether a canonical answer parses to a plain number."""
     try:
@@ -572,16 +580,18 @@ def _decide(p: str, g: str, allowance: _Allowance) -> Verdict:
         same_base = not (based_p and based_g) or based_p.group(2) == based_g.group(2)
         same = same_base and digits_p.upper() == digits_g.upper()
         return Verdict(same, "same digits in the same base" if same else "different digits or base")
-    if (":" in p) != (":" in g) and (p + g).count(":") == 1:  # `3:4` for 3/4: the ratio's value
-        value = (p if ":" in p else g).rsplit("=", 1)[-1]  # `m:n = 2` states the value 2
+    ratio_side = p if ":" in p else g
+    label, _, value = ratio_side.rpartition("=")
+    if (":" in p) != (":" in g) and (p + g).count(":") == 1 and (not label or _RATIO_LABEL.fullmatch(label)):
+        # `3:4` for 3/4: the ratio's value; `m:n = 2` states the value 2
         if ":" in value:
             first, second = value.split(":")
             value = f"\\frac{{{first}}}{{{second}}}"
         decided = _decide(value, g, allowance) if ":" in p else _decide(p, value, allowance)
         return replace(decided, reason=f"ratio as a number: {decided.reason}")
     if ":" in p or ":" in g:
-        p = p.rsplit("=", 1)[-1] if "=" in p and "=" not in g else p  # `AB:BC = 3:4`
-        g = g.rsplit("=", 1)[-1] if "=" in g and "=" not in p else g
+        p = _without_ratio_label(p) if "=" not in g else p  # `AB:BC = 3:4`
+        g = _without_ratio_label(g) if "=" not in p else g
         same = _same_ratio(p, g)
         return Verdict(same, "same ratio or time" if same else "different ratio or time")
     unit = _GLUED_UNIT.fullmatch(p)
