@@ -190,7 +190,7 @@ def test_report_numbers_match_the_samples_files(reports, base_run, shared_data):
         assert categories["format wrong, answer right (reward 0)"] == sum(r["accuracy"] - r["answer_reward"] for r in rows)
     cs336 = task["filters"]["cs336"]
     assert cs336["format_rate"] == pytest.approx(82 / 500)  # CS336's reported format reward
-    assert cs336["reward_categories"]["format and answer right (reward 1)"] == 17
+    assert cs336["reward_categories"]["format and answer right (reward 1)"] == 18
     assert "sampling" not in cs336
 
 

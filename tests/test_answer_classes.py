@@ -55,6 +55,8 @@ def test_a_chain_of_equal_forms_states_its_last_side(pred, gold, expected):
     ("So \\boxed{20}. Wait, that's wrong: the base is 6, so the area is \\boxed{24}.", "24", True),
     # checking a result is not giving it up
     ("The total is 45. Let me double-check: 10 choose 2 is 45, so it is right.", "45", True),
+    # a box is given up only by what follows it before any other value
+    ("So \\boxed{12}. Next, another case: with 3 rows we get 7, but this doesn't work. Let's", "12", True),
 ])
 def test_a_result_given_up_at_the_end_of_a_response_is_not_its_answer(response, gold, expected):
     assert graded(response, gold) is expected
@@ -280,6 +282,9 @@ OPTIONS = "Which of these is prime? (A) 21 (B) 27 (C) 29 (D) 33"
     ("We find that the least value is $\\frac{7}{2}$ at $t = 3$.", "\\frac72", None, True),
     ("Only 29 has no divisor, so the correct option is C.", "\\text{(C)}", OPTIONS, True),
     ("Checking each, it must be choice D.", "\\text{(C)}", OPTIONS, False),
+    # a printout of a value boxed beside its exact form is one answer, not a hedge
+    ("\\[\\boxed{(3.0, 1.5707963267948966)}\\] In simplest terms, this is \\(\\boxed{(3, \\frac{\\pi}{2})}\\).",
+     "(3, \\frac{\\pi}{2})", None, True),
 ])
 def test_values_joined_in_a_concluding_sentence_and_options_named_by_letter(response, gold, problem, expected):
     assert graded(response, gold, problem) is expected

@@ -11,6 +11,7 @@ are named here (`REL_TOL`, `ABS_TOL`), in `parser` (`IDENTITY_POINTS`) and in `w
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
@@ -116,6 +117,10 @@ def _value_equal(p: Node, g: Node, sign_p: int = 1, sign_g: int = 1) -> bool | N
     return _values_agree(p, g, variables(p) | variables(g), sign_p, sign_g)
 
 
+# Set by `same_in_process(approximate=True)` for the comparisons it makes (each thread its own).
+_ROUND_OFF_IS_EQUAL: ContextVar[bool] = ContextVar("round_off_is_equal", default=False)
+
+
 def _non_real(v: Value) -> bool:
     return not isinstance(v, Fraction) and abs(v.imag) > ABS_TOL * max(1.0, abs(v))
 
@@ -157,7 +162,7 @@ def _values_agree(p: Node, g: Node, names: frozenset[str], sign_p: int = 1, sign
             continue
         if not _close(a, b):
             return False
-        if not confirmed and not (isinstance(a, Fraction) and isinstance(b, Fraction)):
+        if not confirmed and not (isinstance(a, Fraction) and isinstance(b, Fraction)) and not _ROUND_OFF_IS_EQUAL.get():
             if not _precisely_equal(p, g, env, sign_p, sign_g):
                 return False
             confirmed = True
@@ -617,15 +622,20 @@ def _decide(p: str, g: str, allowance: _Allowance) -> Verdict:
     return Verdict(bool(same), f"{kind} {_OUTCOME[same]}")
 
 
-def same_in_process(a: str, b: str) -> bool:
-    """Cheap equality without the child process (used to spot repeated final answers)."""
+def same_in_process(a: str, b: str, *, approximate: bool = False) -> bool:
+    """Cheap equality without the worker processes (used to spot repeated final answers). With
+    `approximate`, values within float round-off are one too: a 16-digit printout and the exact
+    value it approximates, boxed side by side, state one answer, not a hedge."""
     ca, cb = canonical(a), canonical(b)
     if ca == cb:
         return True
+    token = _ROUND_OFF_IS_EQUAL.set(approximate)
     try:
         return bool(_same(parse(ca), parse(cb)))
     except ParseError:
         return False
+    finally:
+        _ROUND_OFF_IS_EQUAL.reset(token)
 
 
 _PERCENT = re.compile(r"\\?%|\bper\s?cent\b", re.IGNORECASE)

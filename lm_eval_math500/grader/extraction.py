@@ -103,15 +103,16 @@ def _final_box(text: str) -> tuple[bool, str | None]:
 
 def _distinct_values(contents: list[str]) -> list[str]:
     """The different values among box contents, each in its first form in `contents`. Equal
-    strings merge in one pass; equal values written differently (`0.5`, `\\frac12`) merge only
-    among a few different strings, so the work stays linear in the number of boxes (a group with
-    more different strings than `_MAX_MERGED` is a hedge however its values compare)."""
+    strings merge in one pass; equal values written differently (`0.5`, `\\frac12`, and a long
+    decimal printout of `\\frac{\\pi}{2}`) merge only among a few different strings, so the work
+    stays linear in the number of boxes (a group with more different strings than `_MAX_MERGED`
+    is a hedge however its values compare)."""
     texts = list(dict.fromkeys(contents))
     if len(texts) > _MAX_MERGED:
         return texts
     values: list[str] = []
     for text in texts:
-        if not any(same_in_process(text, v) for v in values):
+        if not any(same_in_process(text, v, approximate=True) for v in values):
             values.append(text)
     return values
 
@@ -124,11 +125,11 @@ def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | N
     boxed, ans = _final_box(text)
     stated = prose.stated_answer(text, problem)
     if boxed and not (stated and stated.direct and stated.start >= _boxes(text)[-1][1]):
-        return (False, None) if prose.given_up_after(text, _boxes(text)[-1][1]) else (True, ans)
+        return (False, None) if prose.gives_up(text, _boxes(text)[-1][1]) else (True, ans)
     if prose.is_cut_off(text):
         return False, None
     if stated is not None:
-        return (False, None) if prose.given_up_after(text, stated.start) else (True, stated.answer)
+        return (False, None) if prose.gives_up(text, stated.end) else (True, stated.answer)
     return False, prose.concluding_answer(text, problem)
 
 

@@ -67,6 +67,7 @@ _RELATION = re.compile(r"\\le|\\ge|\\ne|\\neq|<|>|≤|≥|!=")
 _APPROX = re.compile(r"\\approx|≈")
 _MAX_STATED = 300
 _TAIL = _MAX_STATED * 8
+_GIVE_UP_REACH = 400  # how far after a box or a statement its retraction is looked for
 _MAX_SENTENCES = 40  # a concluding sentence is among the last few; a check loop is not read further
 _MAX_CANDIDATES = 24
 
@@ -412,20 +413,27 @@ def _with_joined(chosen: tuple[int, int, str, int], found: list[tuple[int, int, 
     return ", ".join(values)
 
 
-def given_up_after(text: str, position: int) -> bool:
-    """Whether the writer gives up a result after `position` and states no new value after that
-    ("= 14749 wait, that doesn't make sense ... Let me try again"): a reconsideration the response
-    ends in, so the earlier result is not its answer. Only the words after the last digit or math
+def ends_giving_up(text: str) -> bool:
+    """Whether the response ends by giving up its last result and states no value after that
+    ("= 14749 wait, that doesn't make sense ... Let me try again"): a reconsideration it was cut
+    off in, so the earlier result is not its answer. Only the words after the last digit or math
     delimiter are searched: a value written later would be a new result."""
     last_value = max(text.rfind(mark) for mark in _VALUE_MARKS)
-    return bool(_RETRACTION.search(text, max(position, last_value + 1, len(text) - _TAIL)))
+    return bool(_RETRACTION.search(text, max(last_value + 1, len(text) - _TAIL)))
+
+
+def gives_up(text: str, position: int) -> bool:
+    """Whether the result that ends at `position` (a box, a stated answer) is given up right after
+    it, before any other value is written ("\\boxed{20}. Hmm, this is not right; ...")."""
+    found = _RETRACTION.search(text, position, position + _GIVE_UP_REACH)
+    return bool(found) and not any(mark in text[position : found.start()] for mark in _VALUE_MARKS)
 
 
 def concluding_answer(text: str, problem: str | None = None) -> str | None:
     """The answer of a response that neither boxes nor states one: the value its last sentence
     with a candidate gives, checks and rejected tries after it passed over; None when the
     response is cut off or gives its result up."""
-    if is_cut_off(text) or given_up_after(text, 0):
+    if is_cut_off(text) or ends_giving_up(text):
         return None
     lo = max(0, len(text) - _TAIL)
     tail = text[lo:]
@@ -474,12 +482,14 @@ def _statement_value(line: str, problem: str | None) -> str | None:
 
 
 class Statement(NamedTuple):
-    """An answer stated in prose: where its phrase starts, the answer, and whether the value
-    comes right after the phrase ("the answer is 15", not "the final answer is positive")."""
+    """An answer stated in prose: where its phrase starts, the answer, whether the value comes
+    right after the phrase ("the answer is 15", not "the final answer is positive"), and where the
+    sentence that states it ends."""
 
     start: int
     answer: str
     direct: bool
+    end: int
 
 
 def _statement_phrases(text: str) -> Iterator[re.Match[str]]:
@@ -516,4 +526,6 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     ans = _statement_value(line, problem)
     # A statement with a box in it is read as that box; an unclosed one states nothing.
     direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line))) and not re.search(r"\\(?:boxed|fbox)", line)
-    return Statement(last.start(), ans[: _MAX_STATED * 4], direct) if ans else None
+    stop = re.search(r"[.!?](?=\s|$)", _masked(line))
+    end = text.find(line, last.end()) + (stop.end() if stop else len(line))
+    return Statement(last.start(), ans[: _MAX_STATED * 4], direct, end) if ans else None
