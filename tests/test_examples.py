@@ -47,7 +47,7 @@ def test_grade_answers_prints_the_verdicts():
         "\\frac{1}{8}",
         "Verdict(correct=True, reason='same string', pred='\\\\frac{1}{8}', format_ok=True, timed_out=False)",
         "True",
-        "True",
+        "False",
         "False",
     ]
 
