@@ -124,7 +124,7 @@ def test_unknown_preset_lists_the_known_ones():
 
 
 def test_a_finished_run_is_set_against_the_published_score(tmp_path):
-    """The CS336 student's own outputs, replayed with CS336's settings: 17/500 against the 13/500 reported."""
+    """The CS336 student's own outputs, replayed with CS336's settings: 18/500 against the 13/500 reported."""
     out = tmp_path / "run"
     base = SHARED / "data/published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
     result = run_cli(
