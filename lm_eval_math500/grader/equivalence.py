@@ -63,6 +63,7 @@ ABS_TOL = 1e-13  # ... or absolute, for values near zero
 _MAX_ITEMS = 64
 _MAX_SYMBOLIC = 300
 _MAX_PRODUCT_LETTERS = 4
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
 # The name of a ratio before its value: `m:n`, `V_1:V_2`, `AB:BC`.
 _RATIO_LABEL = re.compile(r"(?:[A-Za-z]{1,3}(?:_\{?\w{1,3}\}?)?)(?::[A-Za-z]{1,3}(?:_\{?\w{1,3}\}?)?)+")
 # Calculus not carried out: an integral, sum, product, limit or derivative.
@@ -472,7 +473,8 @@ def _words_decide(p: str, g: str) -> bool:
     if _is_word(p) and _is_word(g):
         return p.lower() == g.lower() or not (_letter_product(p) and _letter_product(g) and sorted(p) == sorted(g))
     word, other = (p, g) if _is_word(p) else (g, p)
-    return _is_word(word) and not (_letter_product(word) and set(re.findall(r"(?<!\\)\b[a-z]\b|[a-z]", other)) & set(word))
+    letters = set(re.findall("[a-z]", _COMMAND.sub(" ", other)))  # the other side's variables
+    return _is_word(word) and not (_letter_product(word) and letters & set(word))
 
 
 def _symbolic_candidate(text: str) -> bool:
