@@ -6,11 +6,18 @@ ProcessBench rows: each grader gets the whole `model_solution` (our grader with 
 question_only). Our grader also gets the problem text, so form requirements can be checked.
 Rows audited as `suspect_label`, `label_conflict` (labels that contradict each other) or
 `ambiguous` are left out: what remains are the consistent rows.
+
+Each file is split by problem into a development part, which grading rules may be written
+against, and a frozen test part, which they may not: a problem (its whitespace-normalised text)
+belongs to the test part when the SHA-256 of `SPLIT_SEED` and the text is odd. The headline
+accuracy is the test part's; disagreements are listed for the development part only (`--list-test`
+lists the test part's too).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -22,6 +29,8 @@ from lm_eval_math500 import Verdict, extract_answer, grade, grade_answer
 FILES = ("prm800k_labelled.jsonl", "processbench_labelled.jsonl")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "graderbench"
 LEFT_OUT = ("suspect_label", "label_conflict", "ambiguous")
+SPLIT_SEED = "graderbench-split-1"
+PARTS = ("dev", "test")
 
 
 def load_rows(data: Path, name: str) -> list[dict]:
@@ -29,6 +38,12 @@ def load_rows(data: Path, name: str) -> list[dict]:
     finds ambiguous, or that contradict other rows."""
     rows = [json.loads(line) for line in (data / name).open()]
     return [r for r in rows if not (r.get("audit") or "").startswith(LEFT_OUT)]
+
+
+def part(row: dict) -> str:
+    """`dev` or `test`: the part of graderbench a row's problem belongs to (the same in both files)."""
+    key = f"{SPLIT_SEED}:{' '.join(row['problem'].split())}"
+    return PARTS[int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2]
 
 
 def ours(row: dict) -> Verdict:
@@ -66,28 +81,31 @@ def reason(row: dict, verdict: Verdict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--list-test", action="store_true", help="also list the test part's disagreements")
     args = parser.parse_args()
-    table = []
+    columns = []
     misses = []
     for name in FILES:
         rows = load_rows(args.data, name)
-        hits = {"ours": 0, "math-verify": 0, "string": 0}
-        for row in rows:
-            verdict = ours(row)
-            hits["ours"] += verdict.correct == row["label"]
-            hits["math-verify"] += math_verify(row) == row["label"]
-            hits["string"] += string_match(row) == row["label"]
-            if verdict.correct != row["label"]:
-                misses.append((row, verdict))
-        table.append((name.split("_")[0], len(rows), hits))
-    print(f"| grader | {' | '.join(f'{n} ({k} rows)' for n, k, _ in table)} |")
-    print("|---|" + "---|" * len(table))
+        for which in reversed(PARTS):
+            chosen = [r for r in rows if part(r) == which]
+            hits = {"ours": 0, "math-verify": 0, "string": 0}
+            for row in chosen:
+                verdict = ours(row)
+                hits["ours"] += verdict.correct == row["label"]
+                hits["math-verify"] += math_verify(row) == row["label"]
+                hits["string"] += string_match(row) == row["label"]
+                if verdict.correct != row["label"] and (which == "dev" or args.list_test):
+                    misses.append((which, row, verdict))
+            columns.append((f"{name.split('_')[0]} {which}", len(chosen), hits))
+    print(f"| grader | {' | '.join(f'{n} ({k} rows)' for n, k, _ in columns)} |")
+    print("|---|" + "---|" * len(columns))
     for grader in ("ours", "math-verify", "string"):
-        cells = " | ".join(f"{h[grader] / k:.2%} ({k - h[grader]} wrong)" for _, k, h in table)
+        cells = " | ".join(f"{h[grader] / k:.2%} ({k - h[grader]} wrong)" for _, k, h in columns)
         print(f"| {grader} | {cells} |")
-    print(f"\n{len(misses)} disagreements of ours with the label:")
-    for row, verdict in misses:
-        print(f"- {row['id']} label={row['label']} ours={verdict.correct} gold={row['gold_answer']!r} "
+    print(f"\n{len(misses)} disagreements of ours with the label{'' if args.list_test else ' (dev part)'}:")
+    for which, row, verdict in misses:
+        print(f"- [{which}] {row['id']} label={row['label']} ours={verdict.correct} gold={row['gold_answer']!r} "
               f"pred={(verdict.pred or '')[:60]!r}: {reason(row, verdict)}")
 
 

@@ -1,9 +1,12 @@
-"""The symbolic worker side by side: the hand-written zygote against the fork server + pebble pool.
+"""The symbolic worker side by side: the fork server + pebble pool against subprocess workers
+limited by their own CPU time.
 
 Both answer the same Math-Verify comparisons through the same ``POOL.run(payload, timeout)`` call.
-The zygote is read from git at ``--old-rev`` (the last commit that had it); the pool is this
-checkout's ``lm_eval_math500.grader.worker``. Each is measured in a fresh interpreter, in
-alternating order over ``--rounds`` rounds, and the table shows the median over the rounds.
+The pebble pool is read from git at ``--old-rev`` (the last commit that had it; it needs pebble
+installed); the subprocess workers are this checkout's ``lm_eval_math500.grader.worker``. Each is
+measured in a fresh interpreter, in alternating order over ``--rounds`` rounds, and the table shows
+the median over the rounds. Besides speed it counts the quick checks cut off while two checks that
+never finish run beside them in 8 threads: a limit that counts waiting for a worker cuts them off.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
-OLD_REV = "4fb467c75df74caf26abdaa93578a08801ea83f0"
+OLD_REV = "9150c214ab00f5103a75b253ef9dde73bed5cd51"
 LIMIT = 1.0
 THREADS = 8
 # Pairs the in-process parser rejects, so the grader hands them to the worker.
@@ -39,15 +42,18 @@ HUNG = ("2003^{2002^{2001}}", "1")
 
 
 def load_old(rev: str, folder: Path) -> ModuleType:
-    """The zygote worker module as it was at `rev`, written to `folder` (it runs itself as a script)."""
+    """The worker module as it was at `rev`, written to `folder` and loaded from there."""
     source = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{rev}:lm_eval_math500/grader/worker.py"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    path = folder / "zygote_worker.py"
+    path = folder / "old_worker.py"
     path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("zygote_worker", path)
+    spec = importlib.util.spec_from_file_location("old_worker", path)
     module = importlib.util.module_from_spec(spec)
+    # Its workers find their functions by module name: importable here and in the fork server.
+    sys.path.insert(0, str(folder))
+    sys.modules["old_worker"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -56,6 +62,19 @@ def timed(pool, pair: tuple[str, str]) -> float:
     start = time.perf_counter()
     pool.run({"pred": pair[0], "gold": pair[1]}, LIMIT)
     return time.perf_counter() - start
+
+
+def cut_off_beside_hung_checks(pool, hung: int = 2) -> int:
+    """How many of 40 quick checks, run by 8 threads while `hung` checks that never finish run beside
+    them, come back cut off."""
+    with ThreadPoolExecutor(max_workers=THREADS) as threads:
+        stuck = [threads.submit(pool.run, {"pred": HUNG[0], "gold": HUNG[1]}, LIMIT) for _ in range(hung)]
+        time.sleep(0.1)
+        replies = list(threads.map(lambda i: pool.run({"pred": PAIRS[i % len(PAIRS)][0], "gold": PAIRS[i % len(PAIRS)][1]},
+                                                      LIMIT), range(40)))
+        for future in stuck:
+            future.result()
+    return sum(reply is None for reply in replies)
 
 
 def verdicts(pool) -> list[bool | None]:
@@ -70,12 +89,12 @@ def measure(which: str, rev: str, calls: int, hung_calls: int) -> dict:
         if which == "old":
             pool = load_old(rev, Path(folder)).POOL
             start = time.perf_counter()
-            pool._zygote()
+            pool._started()
         else:
             from lm_eval_math500.grader.worker import POOL as pool
 
             start = time.perf_counter()
-            pool._started()
+            pool.start()
         out = {"start-up s": time.perf_counter() - start, "first call ms": timed(pool, PAIRS[0]) * 1e3}
         times = [timed(pool, PAIRS[i % len(PAIRS)]) for i in range(calls)]
         out["median ms"] = statistics.median(times) * 1e3
@@ -91,6 +110,7 @@ def measure(which: str, rev: str, calls: int, hung_calls: int) -> dict:
         out["hung call returns s"] = statistics.median(hung)
         out["next answer after a kill ms"] = statistics.median(after) * 1e3
         out["worst next answer ms"] = max(after) * 1e3
+        out["quick checks cut off beside 2 hung ones (of 40)"] = cut_off_beside_hung_checks(pool)
         out["verdicts"] = verdicts(pool)
         pool.close()
     return out
@@ -98,7 +118,7 @@ def measure(which: str, rev: str, calls: int, hung_calls: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old-rev", default=OLD_REV, help="the commit whose grader/worker.py is the zygote")
+    parser.add_argument("--old-rev", default=OLD_REV, help="the commit whose grader/worker.py is the pebble pool")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--hung-calls", type=int, default=5)
@@ -116,12 +136,12 @@ def main() -> None:
             runs[which].append(json.loads(done.stdout.splitlines()[-1]))
     print(f"{len(PAIRS)} symbolic pairs, {args.calls} calls, {args.hung_calls} hung calls, "
           f"{LIMIT:.0f} s limit; median of {args.rounds} rounds\n")  # fmt: skip
-    print("| measure | zygote (old) | fork server + pebble (new) | new / old |")
+    print("| measure | fork server + pebble (old) | subprocess workers, CPU-time limit (new) | new / old |")
     print("|---|---|---|---|")
     for key in [k for k in runs["old"][0] if k != "verdicts"]:
         old = statistics.median(run[key] for run in runs["old"])
         new = statistics.median(run[key] for run in runs["new"])
-        print(f"| {key} | {old:.3f} | {new:.3f} | {new / old:.2f} |")
+        print(f"| {key} | {old:.3f} | {new:.3f} | {new / old if old else float('nan'):.2f} |")
     same = all(run["verdicts"] == runs["old"][0]["verdicts"] for run in runs["old"] + runs["new"])
     print(f"\nverdicts on the {len(PAIRS)} pairs: {'the same' if same else 'DIFFERENT'} in every run of both")
 

@@ -217,11 +217,12 @@ def test_report_numbers_match_the_samples_files(reports, base_run, shared_data):
         assert categories["format wrong, answer right (reward 0)"] == sum(r["accuracy"] - r["answer_reward"] for r in rows)
     cs336 = task["filters"]["cs336"]
     assert cs336["rates"]["format_ok"] == pytest.approx(82 / 500)  # CS336's reported format reward
-    assert cs336["verdict"]["mean"] == pytest.approx(17 / 500)
-    # The Wilson interval of 17 of 500 (z = 1.959964), computed here from its formula.
-    z, p = 1.959964, 17 / 500
+    assert cs336["verdict"]["mean"] == pytest.approx(18 / 500)
+    # The Wilson interval of 18 of 500 (z = 1.959964), computed here from its formula.
+    z, p = 1.959964, 18 / 500
     centre, half = (p + z * z / 1000) / (1 + z * z / 500), z * math.sqrt(p * (1 - p) / 500 + z * z / 1_000_000) / (1 + z * z / 500)
     assert (cs336["verdict"]["low"], cs336["verdict"]["high"]) == pytest.approx((centre - half, centre + half), abs=1e-5)
+    assert cs336["reward_categories"]["format and answer right (reward 1)"] == 18
     assert "sampling" not in cs336
     assert task["budget"]["tokens"] is None and "replay" in task["budget"]["note"]
 

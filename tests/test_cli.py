@@ -46,7 +46,7 @@ def test_export_writes_one_line_per_problem(tmp_path):
         if row["filter"] == "cs336"
     }
     assert [row["correct"] for row in rows] == [bool(answer_reward[i]) for i in range(500)]
-    assert sum(row["correct"] for row in rows) == 17
+    assert sum(row["correct"] for row in rows) == 18
     assert all(row["reason"] for row in rows)
     assert all(row["reason"].endswith("no final answer") for row in rows if row["pred"] is None)
 

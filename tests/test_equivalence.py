@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lm_eval_math500 import grade_answer, is_equivalent
+from lm_eval_math500.grader import forms
 
 
 def same(pred: str, gold: str, problem: str | None = None) -> bool:
@@ -339,6 +342,33 @@ def test_inverse_trig_notation(pred, gold, expected):
 ])
 def test_ratios_and_clock_times(pred, gold, expected):
     assert same(pred, gold) is expected
+
+
+DIAL = 'What time will it be then? (Enter the time in the format "HH:MM", without "am" or "pm".)'
+
+
+@pytest.mark.parametrize("pred,gold,problem,expected", [
+    ("7:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, True),
+    ("19:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, True),
+    ("07:15", "7:15", "When do they meet? Answer in the form AB:CD.", True),
+    ("8:15", "7\\!:\\!15 \\text{ p.m.}", DIAL, False),
+    ("7:15 \\text{ a.m.}", "7\\!:\\!15 \\text{ p.m.}", DIAL, False),  # a half-day both sides state still counts
+    ("7:15", "7\\!:\\!15 \\text{ p.m.}", "At what time do they meet?", False),
+    ("16:20", "4:5", "Find the ratio of the form AB:CD.", False),  # a ratio is not read as a time
+])
+def test_a_time_asked_for_without_half_day_is_read_on_the_12_hour_dial(pred, gold, problem, expected):
+    assert same(pred, gold, problem) is expected
+
+
+def test_every_form_phrase_holds_one_of_the_words_that_let_a_problem_skip_the_phrases(shared_data):
+    """`forms.asked_rules` skips problems with none of `PHRASE_WORDS`: on every MATH and
+    graderbench problem, a phrase that matches must hold one of them."""
+    problems = {json.loads(line)["problem"] for path in (shared_data / "math").glob("*.jsonl") for line in path.open()}
+    problems |= {json.loads(line)["problem"] for path in (shared_data / "graderbench").glob("*.jsonl")
+                 for line in path.open()}
+    asked = [(rule.name, text) for text in problems for rule in forms.RULES if rule.phrase.search(text)]
+    assert len(problems) > 12000 and len(asked) > 500
+    assert [name for name, text in asked if not any(word in text.lower() for word in forms.PHRASE_WORDS)] == []
 
 
 # Every verdict names the rule that decided it.

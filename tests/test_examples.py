@@ -47,7 +47,7 @@ def test_grade_answers_prints_the_verdicts():
         "\\frac{1}{8}",
         "Verdict(correct=True, reason='same string', pred='\\\\frac{1}{8}', format_ok=True, timed_out=False)",
         "True",
-        "True",
+        "False",
         "False",
     ]
 
@@ -63,15 +63,15 @@ def test_regrade_saved_outputs_reproduces_cs336_and_exports_its_verdicts(tmp_pat
     # The printed table: one row per filter, the verdict first; every metric stays in the results JSON.
     header, _, tags, cs336 = (line for line in result.stdout.splitlines() if line.startswith("|"))
     assert header.split("|")[1:5] == ["    Tasks     ", "Filter", " n ", "answer_reward"]
-    assert cs336.split("|")[2:5] == ["cs336 ", "   ", "0.034 ± 0.008"]
+    assert cs336.split("|")[2:5] == ["cs336 ", "   ", "0.036 ± 0.008"]
     assert "format_reward" not in result.stdout
     (results_file,) = (tmp_path / "results" / "replay" / SAVED_RUN).glob("results_*.json")
     metrics = json.loads(results_file.read_text())["results"]["math500_r1zero"]
-    assert metrics["format_reward,cs336"] == 0.164 and metrics["reward,cs336"] == 0.034
+    assert metrics["format_reward,cs336"] == 0.164 and metrics["reward,cs336"] == 0.036
     exported = [json.loads(line) for line in (tmp_path / "results/replay/math500_r1zero.jsonl").open()]
     assert len(exported) == 500
-    # correct is the cs336 filter's verdict: right answer and CS336's format (17), not the answer alone (45).
-    assert sum(row["correct"] for row in exported) == 17
+    # correct is the cs336 filter's verdict: right answer and CS336's format (18), not the answer alone (45).
+    assert sum(row["correct"] for row in exported) == 18
     assert sum(row["format_ok"] for row in exported) == 82
     assert all(row["format_ok"] for row in exported if row["correct"])
 

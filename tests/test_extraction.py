@@ -122,3 +122,16 @@ def test_huge_and_broken_responses_extract_quickly():
     assert extract_answer("{" * 100_000 + "\\boxed{1}") == "1"
     assert extract_answer("\\boxed{" * 50_000) is None
     assert extract_answer("7 " * 200_000, "question_only") == "7"
+
+
+@pytest.mark.parametrize("contents,expected", [
+    (["0.5", "\\frac12"], ["\\frac12"]),  # one value in two forms
+    ([str(i % 3) for i in range(4000)], ["1", "2", "0"]),  # each value where it was last written
+    ([str(i) for i in range(4000)], [str(i) for i in range(4000)]),
+    ([f"\\frac{{{i}}}{{7}}" for i in range(800)], [f"\\frac{{{i}}}{{7}}" for i in range(800)]),
+])
+def test_a_final_group_of_boxes_is_read_in_one_pass(contents, expected):
+    response = " ".join(f"\\boxed{{{c}}}" for c in contents)
+    answer = extract_answer(response, "question_only")
+    assert answer.split(", ") == expected, answer[:200]
+    assert grade(response, "7", variant="question_only").correct is False

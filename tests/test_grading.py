@@ -11,10 +11,12 @@ import pytest
 import lm_eval_math500
 from lm_eval_math500 import Verdict, grade
 from lm_eval_math500.grader import equivalence, grading
+from lm_eval_math500.grader.worker import WALL_FACTOR
 
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!): the
 # worker process is killed.
 HANGS = "\\prod_{k=1}^{10^6} k"
+HANGS_GOLD = "\\prod_{k=2}^{10^6} k"  # calculus on both sides, so only the symbolic check can decide
 
 
 @pytest.mark.parametrize("response,gold,variant,expected", [
@@ -32,30 +34,30 @@ def test_verdict_fields_for_each_variant(response, gold, variant, expected):
 
 
 def test_unknown_variant_or_mode_raises_value_error():
-    with pytest.raises(ValueError, match="r1_zero"):
-        grade("x", "1", variant="boxed")
+    with pytest.raises(ValueError, match="r1_zero, deepthink, question_only, boxed"):
+        grade("x", "1", variant="chat")
     with pytest.raises(ValueError, match="tags"):
         grade("x", "1", format_mode="loose")
 
 
-def test_timeout_is_a_flagged_wrong_answer_within_the_limit_and_the_next_call_works():
+def test_timeout_is_a_flagged_wrong_answer_after_the_checks_own_cpu_time_and_the_next_call_works():
+    """The check is cut off when its worker has used `timeout` CPU seconds: not before (a wall
+    clock is never shorter than the CPU time it holds), and well before the wall-clock backstop."""
     grade("\\boxed{\\mathbb{R}}", "\\mathbb{Z}")  # start the worker processes outside the timing
     start = time.monotonic()
-    v = grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)
-    assert time.monotonic() - start < 0.6
+    v = grade(f"\\boxed{{{HANGS}}}", HANGS_GOLD, timeout=0.3)
+    assert 0.3 <= time.monotonic() - start < 0.3 * WALL_FACTOR
     assert v == Verdict(correct=False, reason="timed out in the symbolic check", pred=HANGS, format_ok=True,
                         timed_out=True)
-    assert grade("\\boxed{\\sum_{k=1}^{3} k}", "6").correct
+    assert grade("\\boxed{\\sum_{k=1}^{3} k}", "\\sum_{k=0}^{3} k").correct
 
 
 def test_time_limit_holds_outside_the_main_thread():
     results: list[Verdict] = []
     worker = threading.Thread(target=lambda: results.append(
-        grade(f"\\boxed{{{HANGS}}}", "1", timeout=0.3)))
-    start = time.monotonic()
+        grade(f"\\boxed{{{HANGS}}}", HANGS_GOLD, timeout=0.3)))
     worker.start()
-    worker.join(5)
-    assert time.monotonic() - start < 1.0
+    worker.join(0.3 * WALL_FACTOR)
     assert results and results[0].timed_out
 
 

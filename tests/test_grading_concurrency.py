@@ -1,19 +1,32 @@
-"""The same 500 graderbench pairs graded single-threaded, in 8 threads and in 2 processes agree."""
+"""The same verdicts under any load and in any kind of process, and no worker outlives its grader.
+
+The symbolic time limit counts only the check's own CPU time (see `lm_eval_math500.grader.worker`),
+so neither threads grading alongside nor checks that hang beside it change a verdict.
+"""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Callable
 
+import psutil
 import pytest
 
 from conftest import SHARED_DATA
-from lm_eval_math500 import Verdict, grade
+from lm_eval_math500 import Verdict, grade, grade_answer
 
 GRADERBENCH = SHARED_DATA / "graderbench"
+# Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!).
+HANGS = "\\prod_{k=1}^{10^6} k"
+HANGS_GOLD = "\\prod_{k=2}^{10^6} k"  # calculus on both sides, so only the symbolic check can decide
 
 
 def load_pairs() -> list[tuple[str, str, str]]:
@@ -34,11 +47,60 @@ def grade_pair(pair: tuple[str, str, str]) -> Verdict:
     return grade(response, gold, variant="question_only", problem=problem)
 
 
+# Pairs outside the in-process parser, so they are decided in the worker processes.
+SYMBOLIC = [
+    *[(f"\\sum_{{k=1}}^{{{n}}} k", f"\\sum_{{k=0}}^{{{n}}} k") for n in range(2, 12)],
+    *[(f"\\int_0^{{{n}}} 2x\\,dx", f"\\int_0^{{{n}}} 2t\\,dt") for n in range(2, 12)],
+    *[(f"\\sum_{{k=1}}^{{{n}}} k^2", f"\\sum_{{k=1}}^{{{n}}} k") for n in range(2, 12)],
+]
+
+
+def compare_symbolic(pair: tuple[str, str]) -> Verdict:
+    return grade_answer(*pair)
+
+
+def hung_verdict() -> Verdict:
+    return grade_answer(HANGS, HANGS_GOLD, timeout=0.3)
+
+
 @pytest.fixture(scope="module")
 def pairs_and_verdicts() -> tuple[list[tuple[str, str, str]], list[Verdict]]:
     pairs = load_pairs()
     assert len(pairs) == 500
     return pairs, [grade_pair(p) for p in pairs]
+
+
+@pytest.fixture(scope="module")
+def symbolic_verdicts() -> list[Verdict]:
+    verdicts = [compare_symbolic(p) for p in SYMBOLIC]
+    assert any(v.correct for v in verdicts) and not all(v.correct for v in verdicts)
+    assert all(v.reason.startswith("symbolic check") for v in verdicts)
+    return verdicts
+
+
+class HungChecks:
+    """Threads that keep checks running which never finish, beside whatever the test grades."""
+
+    def __init__(self, threads: int) -> None:
+        self.stop = threading.Event()
+        self.timed_out: list[bool] = []
+        self.threads = [threading.Thread(target=self._loop) for _ in range(threads)]
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            self.timed_out.append(grade_answer(HANGS, HANGS_GOLD).timed_out)  # at the default limit
+
+    def __enter__(self) -> HungChecks:
+        for thread in self.threads:
+            thread.start()
+        time.sleep(0.2)  # the hung checks are under way before the graded ones start
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+        assert all(self.timed_out) and len(self.timed_out) >= len(self.threads)
 
 
 def test_reference_run_is_meaningful(pairs_and_verdicts):
@@ -47,66 +109,145 @@ def test_reference_run_is_meaningful(pairs_and_verdicts):
     assert not any(v.timed_out for v in verdicts)
 
 
-def test_thread_pool_gives_the_single_threaded_verdicts(pairs_and_verdicts):
+@pytest.mark.parametrize("threads,hung", [(1, 0), (16, 0), (16, 4)])
+def test_graderbench_verdicts_do_not_depend_on_threads_or_hung_checks(pairs_and_verdicts, threads, hung):
     pairs, expected = pairs_and_verdicts
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with HungChecks(hung), ThreadPoolExecutor(max_workers=threads) as pool:
         assert list(pool.map(grade_pair, pairs)) == expected
 
 
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_process_pool_gives_the_single_threaded_verdicts(pairs_and_verdicts, start_method):
-    pairs, expected = pairs_and_verdicts
-    context = multiprocessing.get_context(start_method)
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        assert list(pool.map(grade_pair, pairs, chunksize=25)) == expected
+@pytest.mark.parametrize("threads,hung", [(1, 0), (16, 0), (1, 4), (16, 4)])
+def test_symbolic_verdicts_do_not_depend_on_threads_or_hung_checks(symbolic_verdicts, threads, hung):
+    with HungChecks(hung), ThreadPoolExecutor(max_workers=threads) as pool:
+        assert list(pool.map(compare_symbolic, SYMBOLIC)) == symbolic_verdicts
 
 
-# Pairs outside the in-process parser, so they are decided in the worker processes.
-SYMBOLIC = [
-    (f"\\sum_{{k=1}}^{{{n}}} k", str(n * (n + 1) // 2)) for n in range(2, 12)
-] + [
-    (f"\\int_0^{{{n}}} 2x\\,dx", str(n * n)) for n in range(2, 12)
-] + [
-    (f"\\sum_{{k=1}}^{{{n}}} k^2", str(n * (n + 1) // 2)) for n in range(2, 12)
-]
+def symbolic_and_hung(_: object = None) -> tuple[list[Verdict], Verdict]:
+    """What each kind of process grades: the symbolic pairs, and a check cut off at its limit."""
+    return [compare_symbolic(p) for p in SYMBOLIC[::5]], hung_verdict()
 
 
-def compare_symbolic(pair: tuple[str, str]) -> Verdict:
-    return grade(f"so \\boxed{{{pair[0]}}}", pair[1], variant="question_only")
+def in_thread() -> tuple[list[Verdict], Verdict]:
+    out = []
+    thread = threading.Thread(target=lambda: out.append(symbolic_and_hung()))
+    thread.start()
+    thread.join()
+    return out[0]
 
 
-def test_child_process_verdicts_are_the_same_in_threads():
-    expected = [compare_symbolic(p) for p in SYMBOLIC]
-    assert sum(v.correct for v in expected) >= len(SYMBOLIC) // 2
-    for _ in range(3):
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            assert list(pool.map(compare_symbolic, SYMBOLIC)) == expected
+def in_executor(start_method: str) -> Callable[[], tuple[list[Verdict], Verdict]]:
+    def run() -> tuple[list[Verdict], Verdict]:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(start_method)) as pool:
+            return pool.submit(symbolic_and_hung).result()
+
+    return run
 
 
-def test_child_process_verdicts_are_the_same_in_a_process_pool():
-    expected = [compare_symbolic(p) for p in SYMBOLIC]
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
-        assert list(pool.map(compare_symbolic, SYMBOLIC, chunksize=5)) == expected
+def in_daemonic_pool(start_method: str) -> Callable[[], tuple[list[Verdict], Verdict]]:
+    def run() -> tuple[list[Verdict], Verdict]:
+        with multiprocessing.get_context(start_method).Pool(1) as pool:  # its workers are daemonic
+            return pool.apply(symbolic_and_hung)
+
+    return run
 
 
-def test_first_symbolic_call_of_a_fresh_process_is_decided_within_the_limit():
-    """The workers' start-up is charged to no call, and the fork server's warm-up lets the very
-    first comparison finish inside the 1 s limit instead of being cut off."""
-    response = "so \\boxed{\\int_0^{3} 2x\\,dx}"
-    code = f"from lm_eval_math500 import grade; v = grade({response!r}, '9'); print(v.correct, v.timed_out)"
+def in_forked_child() -> tuple[list[Verdict], Verdict]:
+    """A child made by a bare os.fork() after this process has graded (so its workers exist)."""
+    compare_symbolic(SYMBOLIC[0])
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            verdicts, hung = symbolic_and_hung()
+            os.write(write, json.dumps([[v.correct for v in verdicts], hung.timed_out]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        correct, timed_out = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return [Verdict(c, "") for c in correct], Verdict(False, "", timed_out=timed_out)
+
+
+@pytest.mark.parametrize("runner", [
+    in_thread,
+    in_executor("fork"),
+    in_executor("spawn"),
+    in_executor("forkserver"),
+    in_daemonic_pool("fork"),
+    in_daemonic_pool("spawn"),
+    in_forked_child,
+], ids=["thread", "executor-fork", "executor-spawn", "executor-forkserver", "daemonic-pool-fork",
+        "daemonic-pool-spawn", "os-fork"])
+def test_grading_works_with_its_limit_in_every_kind_of_process(symbolic_verdicts, runner):
+    verdicts, hung = runner()
+    assert [v.correct for v in verdicts] == [v.correct for v in symbolic_verdicts[::5]]
+    assert hung.timed_out
+
+
+def test_the_limit_counts_cpu_time_not_the_wait_for_a_worker():
+    """Sixteen quick checks started at once beside four hung ones: each is decided, none is cut
+    off for waiting while the others ran."""
+    with HungChecks(4), ThreadPoolExecutor(max_workers=16) as pool:
+        verdicts = list(pool.map(lambda p: grade_answer(*p, timeout=0.2), SYMBOLIC[:16]))
+    assert not any(v.timed_out for v in verdicts)
+
+
+CHECK_FOREVER = (
+    "from lm_eval_math500 import grade_answer\n"
+    "assert grade_answer('\\\\sum_{k=1}^{2} k', '\\\\sum_{k=0}^{2} k').correct\n"
+    "print('ready', flush=True)\n"
+    f"grade_answer({HANGS!r}, {HANGS_GOLD!r}, timeout=600)\n"
+)
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_no_worker_outlives_a_grader_killed_mid_check(sig):
+    grader = subprocess.Popen([sys.executable, "-c", CHECK_FOREVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert grader.stdout.readline().strip() == "ready"
+        parent = psutil.Process(grader.pid)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the worker is busy with the check
+            descendants = parent.children(recursive=True)
+            if len(descendants) >= 2 and max(p.cpu_times().user for p in descendants[1:]) > 0.2:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the check never started in a worker")
+        grader.send_signal(sig)
+        grader.wait(10)
+        time.sleep(2)
+        assert [p.pid for p in descendants if alive(p)] == []
+    finally:
+        grader.kill()
+        grader.wait()
+
+
+def test_first_symbolic_call_of_a_fresh_process_is_decided():
+    """The helper's start-up is charged to no check: the very first comparison is decided."""
+    code = ("from lm_eval_math500 import grade; v = grade('so \\\\boxed{\\\\sum_{k=1}^{3} k}', '\\\\sum_{k=0}^{3} k'); "
+            "print(v.correct, v.timed_out)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]
 
 
-def test_the_task_filter_starts_the_symbolic_workers_before_any_verdict():
-    """The harness filters every response before it grades one: the workers start there, so no
-    verdict's time limit includes their start-up."""
+def test_the_task_filter_starts_the_symbolic_helper_before_any_verdict():
+    """The harness filters every response before it grades one: the helper starts there, so its
+    start-up overlaps the extraction."""
     code = (
         "from lm_eval_math500.grader.worker import POOL\n"
         "from lm_eval_math500.harness.filters import ExtractAnswer\n"
-        "before = POOL.pool is not None\n"
+        "before = POOL.helper is not None\n"
         "ExtractAnswer(variant='question_only').apply([['so 7']], [{'problem': 'p', 'answer': '7'}])\n"
-        "print(before, POOL.pool is not None and POOL.pool.active)\n"
+        "print(before, POOL.helper is not None and POOL.helper.poll() is None)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["False", "True"], done.stderr[-2000:]

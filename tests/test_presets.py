@@ -124,7 +124,7 @@ def test_unknown_preset_lists_the_known_ones():
 
 
 def test_a_finished_run_is_set_against_the_published_score(tmp_path):
-    """The CS336 student's own outputs, replayed with CS336's settings: 17/500 against the 13/500 reported."""
+    """The CS336 student's own outputs, replayed with CS336's settings: 18/500 against the 13/500 reported."""
     out = tmp_path / "run"
     base = SHARED / "data/published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
     result = run_cli(
@@ -138,11 +138,11 @@ def test_a_finished_run_is_set_against_the_published_score(tmp_path):
         "Qwen/Qwen2.5-Math-1.5B", "math500_r1zero", "answer_reward,cs336", 2.6,
         "`donglinkang2021/cs336-assignment5-alignment` @1474a43",
     )  # fmt: skip
-    assert comparison.ours == pytest.approx(3.4)
-    assert comparison.difference == pytest.approx(0.8)
-    assert comparison.stderr == pytest.approx(100 * (0.034 * 0.966 / 499) ** 0.5, rel=1e-3)
+    assert comparison.ours == pytest.approx(3.6)
+    assert comparison.difference == pytest.approx(1.0)
+    assert comparison.stderr == pytest.approx(100 * (0.036 * 0.964 / 499) ** 0.5, rel=1e-3)
     printed = run_cli("reproduce", "cs336_r1zero", "--compare", str(out)).stdout
-    assert "2.6" in printed and "3.4 ± 0.8" in printed and "+0.8" in printed
+    assert "2.6" in printed and "3.6 ± 0.8" in printed and "+1.0" in printed
     # The same run graded again with today's grader gives the same table, and says it re-graded.
     regraded = run_cli("reproduce", "cs336_r1zero", "--compare", str(out), "--regrade")
     assert regraded.stdout == printed and "re-graded every response with today's grader" in regraded.stderr

@@ -131,6 +131,15 @@ def test_a_response_cut_off_mid_work_states_no_answer(response):
         ("Therefore Omar ran 7 km, less than Priya.", ROSTER, "\\text{Jun}", False),
         ("The answer is (B) Cone", SHAPES, "\\text{(B)}", True),
         ("Only a cone has that, so it is option (B).", SHAPES, "\\text{(B)}", True),
+        # "whose" and "who" in a relative clause do not ask for a person
+        ("So Emma and her brother are 48 years old together.",
+         "Emma is 40. What is the sum of her age and her brother's, who is 8?", "48", True),
+        ("Nora's number is 103, whose digits add up to 4.",
+         "What is the smallest number over 100 that Nora can pick whose digits add up to 4?", "103", True),
+        ("So the third turn is Omar's.", "Lena and Omar take turns, Omar first. Whose turn is the third?",
+         "\\text{Omar}", True),
+        ("Therefore Ines saves the most, 45 euros a week.",
+         "Ines saves 45 euros a week and Piet saves 40. If both keep saving, who saves the most?", "\\text{Ines}", True),
     ],
 )
 def test_names_and_option_letters_in_prose(response, problem, gold, expected):

@@ -15,14 +15,17 @@ from lm_eval_math500.grader.formats import (
     DEEPTHINK,
     FORMAT_MODES,
     R1_ZERO,
+    TASK_VARIANTS,
     VARIANT_CHOICES,
     FormatMode,
     Variant,
     VariantChoice,
 )
+from lm_eval_math500.grader.inputs import answer_text, problem_text
 
-# `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token).
-_BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])( +)?")
+# `\\boxed{x}`, `\\fbox{x}`, or `\\boxed x` (a space, then a bare token); also glued to a stray
+# command name before it (`\\beginboxed{4}`).
+_BOX = re.compile(r"\\(?:[a-zA-Z]*?)(?:boxed|fbox)(?![a-zA-Z])( +)?")
 # Words that announce the writer is replacing an earlier answer; a box after one of these wins.
 _CORRECTION = re.compile(
     r"\b(?:wait|actually|correction|mistake|error|re-?evaluat\w*|re-?examin\w*|recheck\w*|"
@@ -35,6 +38,7 @@ _WORKING = re.compile(r"=|<|>|\\le|\\ge|\\\\")
 _LABEL = re.compile(r"(?<![\\\w])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 _MAX_STATED = 300
 _WINDOW = 65536
+_MAX_MERGED = 16
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -94,11 +98,23 @@ def _final_box(text: str) -> tuple[bool, str | None]:
     labels = [_LABEL.search(text, max(0, at - 40), at) for at, _, _ in group]
     if len(group) > 1 and all(labels) and len({m.group(1) for m in labels}) == len(group):  # labelled parts
         return True, ", ".join(f"{m.group(1)} = {c}" for m, (_, _, c) in zip(labels, group))
+    return True, ", ".join(reversed(_distinct_values([content for _, _, content in reversed(group)])))
+
+
+def _distinct_values(contents: list[str]) -> list[str]:
+    """The different values among box contents, each in its first form in `contents`. Equal
+    strings merge in one pass; equal values written differently (`0.5`, `\\frac12`, and a long
+    decimal printout of `\\frac{\\pi}{2}`) merge only among a few different strings, so the work
+    stays linear in the number of boxes (a group with more different strings than `_MAX_MERGED`
+    is a hedge however its values compare)."""
+    texts = list(dict.fromkeys(contents))
+    if len(texts) > _MAX_MERGED:
+        return texts
     values: list[str] = []
-    for _, _, content in reversed(group):  # of equal values, the last-written form is kept
-        if not any(content == v or same_in_process(content, v) for v in values):
-            values.append(content)
-    return True, ", ".join(reversed(values))
+    for text in texts:
+        if not any(same_in_process(text, v, approximate=True) for v in values):
+            values.append(text)
+    return values
 
 
 def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | None]:
@@ -109,11 +125,11 @@ def _question_only(text: str, problem: str | None = None) -> tuple[bool, str | N
     boxed, ans = _final_box(text)
     stated = prose.stated_answer(text, problem)
     if boxed and not (stated and stated.direct and stated.start >= _boxes(text)[-1][1]):
-        return True, ans
+        return (False, None) if prose.gives_up(text, _boxes(text)[-1][1]) else (True, ans)
     if prose.is_cut_off(text):
         return False, None
     if stated is not None:
-        return True, stated.answer
+        return (False, None) if prose.gives_up(text, stated.end) else (True, stated.answer)
     return False, prose.concluding_answer(text, problem)
 
 
@@ -137,7 +153,10 @@ def _inside_tag(content: str) -> str | None:
 
 
 def _resolve_variant(response: str, variant: VariantChoice) -> Variant:
-    """Map `auto` to the variant whose opening answer tag the response uses."""
+    """Map `auto` to the variant whose opening answer tag the response uses, and a task variant
+    such as `boxed` to the variant whose layout its responses have."""
+    if variant in TASK_VARIANTS:
+        return TASK_VARIANTS[variant].variant
     if variant != "auto":
         return variant
     for fmt in (R1_ZERO, DEEPTHINK):
@@ -152,15 +171,21 @@ def analyse(
     """(final answer or None, format followed) in one pass over the response; `problem` lets a
     prose answer be read with the problem in hand (see :mod:`prose`).
 
+    A `response` of None has no answer and no format; a number is read as its text (:mod:`inputs`).
+
     r1_zero: the answer is in the last `<answer>` (closed or running to the end); the format needs
     `</think>`, whitespace, then that tag (mode "cs336": the literal `</think> <answer>` and
     `</answer>` substrings). deepthink: the last `<SOLUTION>`, after `</end_deepthink>` when the
     response has thinking tags, with content; without the tag the answer is read as question_only
-    and the format fails. question_only: the format holds when a box or a stated answer is found.
-    The tags and markers are those of :mod:`lm_eval_math500.grader.formats`.
+    and the format fails. question_only (and boxed): the format holds when a box or a stated
+    answer is found. The tags and markers are those of :mod:`lm_eval_math500.grader.formats`.
     """
     _check_choice(variant, VARIANT_CHOICES, "variant")
     _check_choice(mode, FORMAT_MODES, "format mode")
+    response = answer_text(response, "response", none_allowed=True)
+    problem = problem_text(problem)
+    if response is None:
+        return None, False
     variant = _resolve_variant(response, variant)
     if variant == "r1_zero":
         opening, closing = R1_ZERO.answer_tags
@@ -181,8 +206,9 @@ def analyse(
 
 
 def extract_answer(response: str, variant: VariantChoice = "auto", *, problem: str | None = None) -> str | None:
-    """The final answer the response commits to under `variant`, or None (missing or hedged); with
-    `problem`, a prose answer is read with the problem in hand."""
+    """The final answer the response commits to under `variant` (``auto``, ``r1_zero``,
+    ``deepthink``, ``question_only`` or ``boxed``), or None (missing or hedged); with `problem`, a
+    prose answer is read with the problem in hand."""
     return analyse(response, variant, problem=problem)[0]
 
 

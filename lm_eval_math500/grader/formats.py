@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Variant = Literal["r1_zero", "deepthink", "question_only"]
-# `auto` picks the variant whose answer tags a response uses.
-VariantChoice = Literal["auto", "r1_zero", "deepthink", "question_only"]
+# `auto` picks the variant whose answer tags a response uses; `boxed` (the boxed prompt) reads
+# responses as question_only does (`TASK_VARIANTS`).
+VariantChoice = Literal["auto", "r1_zero", "deepthink", "question_only", "boxed"]
 # `tags`: the format checks of `extraction.analyse`; `cs336`: CS336's literal r1_zero substrings.
 FormatMode = Literal["tags", "cs336"]
 

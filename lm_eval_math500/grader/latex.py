@@ -46,7 +46,7 @@ _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,]|\.\d*,)")
 # Thousands separators no one writes as a list comma: `1{,}024`, `1,\!024`, `1,\! 024`.
 _MARKED_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!\s*)(?=\d{3}(?!\d))")
 # `12^{th}`, `3rd`: an ordinal suffix after a number.
-_ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*)?\{?\s*(?:st|nd|rd|th)\s*\}?(?![a-zA-Z])")
+_ORDINAL = re.compile(r"(\d)\s*(?:\^\s*)?\{?\s*(st|nd|rd|th)\s*\}?(?![a-zA-Z])")
 _ASCII_RELATIONS = [(re.compile(r"!="), r"\\ne "), (re.compile(r"<="), r"\\le "), (re.compile(r">="), r"\\ge ")]
 # `(1,3)or(3,1)`: a word joining two bracketed answers without spaces.
 _GLUED_ALTERNATIVES = re.compile(r"(?<=[)\]])\s*(?:or|and)\s*(?=[(\[])")
@@ -58,6 +58,18 @@ _E_NOTATION = re.compile(r"(?<![\w\\.])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
 # An exact value followed by its decimal approximation: the exact value is the answer.
 _APPROX = re.compile(r"(?<=\S)\s*(?:\\approx|≈).*$", re.DOTALL)
 _BARE_PI = re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])")
+# Plain-text and programming notation: `sqrt(2)`, `sqrt 2`, `exp(2)`, `3**(1/3)`.
+_BARE_FUNCTION = re.compile(
+    r"(?<![\\a-zA-Z])(sqrt(?=\s*[({\d])|(?:arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|sec|csc|cot|exp|ln|log)(?=\s*\())"
+)
+_POWER_STARS = re.compile(r"(?<=[\w)\]}])\s*\*\*\s*(?=[\w(\[{\\-])")
+# `2 1/3`: a whole number, a space and a proper fraction is a mixed number.
+_SPACED_MIXED = re.compile(r"(?<![\w.,/{}\\])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\w./])")
+# Degrees inside a trigonometric function are an angle: `\cos(90^\circ - x)` is cos(pi/2 - x).
+_TRIG = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
+_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree(?![a-zA-Z]))")
+# `y \approx 3.2`: a name followed by an approximate value states that value.
+_NAMED_APPROX = re.compile(r"^(\s*[A-Za-z](?:_\{?\w+\}?)?\s*)(?:\\approx|≈)")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2}(?::\d{2})?)(?:\s*([ap])\.?\s*m\.?)?$", re.IGNORECASE)
 # Answers given in words, and their usual spellings, mapped to one form.
 _WORD_ANSWERS = {
@@ -145,19 +157,37 @@ def _clock(text: str) -> str:
     return f"{hour}:{minute}"
 
 
+def _ordinal(m: re.Match[str]) -> str:
+    """`21st`, `12th`: the number without its suffix; a suffix that does not fit (`3st`) stays."""
+    digit, suffix = m.groups()
+    teen = m.string[m.start() - 1 : m.start()] == "1"  # 11th, 12th, 13th
+    fits = "th" if teen or digit not in "123" else {"1": "st", "2": "nd", "3": "rd"}[digit]
+    return digit if suffix == fits else m.group(0)
+
+
+def _mixed(m: re.Match[str]) -> str:
+    whole, num, den = m.groups()
+    return f"{whole}\\frac{{{num}}}{{{den}}}" if int(num) < int(den) else m.group(0)
+
+
 @lru_cache(maxsize=16384)
 def _canonical(text: str) -> str:
     text = strip_box(text)
+    text = _NAMED_APPROX.sub(r"\1=", text)
     text = _APPROX.sub("", text)
     text = _MARKED_THOUSANDS.sub("", text)
     text = _unwrap(text, _KEEP_CONTENT)
     text = _GLUED_ALTERNATIVES.sub(",", text)
     text = _ALTERNATIVES.sub(",", text)
+    text = _BARE_FUNCTION.sub(r"\\\1", text)
+    text = _POWER_STARS.sub("^", text)
+    if _TRIG.search(text):
+        text = _DEGREES.sub(r"(\1\\pi/180)", text)
     for pattern, repl in _DROP:
         text = pattern.sub(repl, text)
     for pattern, repl in _ASCII_RELATIONS:
         text = pattern.sub(repl, text)
-    text = _ORDINAL.sub("", text)
+    text = _ORDINAL.sub(_ordinal, text)
     text = _VULGAR_CHAR.sub(lambda m: "\\frac{%d}{%d}" % _VULGAR[m.group(0)], text)
     text = _E_NOTATION.sub(r"\1\\times10^{\2}", text)
     text = _BARE_PI.sub(r"\\pi ", text)
@@ -165,7 +195,8 @@ def _canonical(text: str) -> str:
     text = _SHORT_FRAC2.sub(r"\\frac\1{\2}", text)
     text = _SHORT_SQRT.sub(r"\\sqrt{\1}", text)
     text = _THOUSANDS.sub(_merge_thousands, text)
-    text = " ".join(text.split()).strip().rstrip(".").strip()
+    text = _SPACED_MIXED.sub(_mixed, text)
+    text = " ".join(text.split()).strip().rstrip(".").rstrip("\\ ").strip()
     text = _WORD_ANSWERS.get(text.lower(), text)
     text = _clock(_CLOCK_WORDS.sub(lambda m: m.group(0).replace(" ", ""), text))
     stripped = _UNITS.sub("", text).strip()

@@ -12,10 +12,12 @@ from __future__ import annotations
 import cmath
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
+
+import mpmath
 
 Value = Fraction | complex
 
@@ -193,12 +195,15 @@ IDENTITY_POINTS = (
     tuple(Fraction(p, q) for p, q in ((59, 23), (2, 17), (-47, 13), (29, 31), (-5, 43), (61, 11), (-37, 3), (11, 47))),
 )
 MAX_VARS = len(IDENTITY_POINTS[0])
+# A further round, every variable positive, for expressions whose real domain is the positive values
+# (`\\sqrt{4/n}` and `\\frac{2}{\\sqrt{n}}`): used when some of the rounds above left it.
+DOMAIN_POINTS = tuple(abs(x) for x in IDENTITY_POINTS[1])
 
 
-def identity_envs(names: frozenset[str]) -> list[dict[str, Fraction]]:
+def identity_envs(names: frozenset[str], rounds: tuple[tuple[Fraction, ...], ...] = IDENTITY_POINTS) -> list[dict[str, Fraction]]:
     """The variable assignments of an identity test over `names` (one empty one when there are none)."""
     ordered = sorted(names)
-    return [dict(zip(ordered, points)) for points in IDENTITY_POINTS] if ordered else [{}]
+    return [dict(zip(ordered, points)) for points in rounds] if ordered else [{}]
 
 
 class ParseError(ValueError):
@@ -598,21 +603,62 @@ def parse(text: str) -> Node:
 # Evaluation
 
 
-def _to_complex(v: Value) -> complex:
+class Floats(NamedTuple):
+    """How values that leave the rationals are computed: machine complex floats (`MACHINE`), or
+    mpmath complex numbers at `PRECISE_DIGITS` significant digits (`PRECISE`), which tell apart
+    values the machine's round-off cannot (`\\sqrt{1 + 10^{-40}}` and 1)."""
+
+    convert: Callable[[Fraction], complex]
+    constants: dict[str, complex]
+    functions: dict[str, Callable[[complex], complex]]
+    log: Callable[[complex], complex]
+    finite: Callable[[complex], bool]
+
+
+PRECISE_DIGITS = 60
+_MP = mpmath.MPContext()
+_MP.dps = PRECISE_DIGITS  # set once and never changed, so threads can share the context
+
+MACHINE = Floats(
+    convert=lambda v: complex(float(v)),
+    constants={"pi": complex(math.pi), "e": complex(math.e), "i": 1j, "inf": complex(INF)},
+    functions={
+        "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "sinh": cmath.sinh, "cosh": cmath.cosh,
+        "tanh": cmath.tanh, "arcsin": cmath.asin, "arccos": cmath.acos, "arctan": cmath.atan,
+        "exp": cmath.exp, "ln": cmath.log,
+        "sec": lambda z: 1 / cmath.cos(z), "csc": lambda z: 1 / cmath.sin(z), "cot": lambda z: 1 / cmath.tan(z),
+    },
+    log=cmath.log,
+    finite=cmath.isfinite,
+)  # fmt: skip
+PRECISE = Floats(
+    convert=lambda v: _MP.mpc(_MP.mpf(v.numerator) / v.denominator),
+    constants={"pi": _MP.mpc(_MP.pi), "e": _MP.mpc(_MP.e), "i": _MP.mpc(0, 1), "inf": _MP.mpc(INF)},
+    functions={
+        "sin": _MP.sin, "cos": _MP.cos, "tan": _MP.tan, "sinh": _MP.sinh, "cosh": _MP.cosh,
+        "tanh": _MP.tanh, "arcsin": _MP.asin, "arccos": _MP.acos, "arctan": _MP.atan,
+        "exp": _MP.exp, "ln": _MP.log, "sec": _MP.sec, "csc": _MP.csc, "cot": _MP.cot,
+    },
+    log=_MP.log,
+    finite=_MP.isfinite,
+)  # fmt: skip
+
+
+def _to_complex(v: Value, floats: Floats) -> complex:
     if isinstance(v, Fraction):
         try:
-            return complex(float(v))
+            return floats.convert(v)
         except OverflowError:
             raise EvalError("overflow") from None
     return v
 
 
-def _checked(v: Value) -> Value:
+def _checked(v: Value, floats: Floats) -> Value:
     if isinstance(v, Fraction):
         if v.numerator.bit_length() > MAX_BITS or v.denominator.bit_length() > MAX_BITS:
-            return _checked(_to_complex(v))
+            return _checked(_to_complex(v, floats), floats)
         return v
-    if not (cmath.isfinite(v)) or abs(v) > MAX_MAGNITUDE:
+    if not floats.finite(v) or abs(v) > MAX_MAGNITUDE:
         raise EvalError("not finite")
     return v
 
@@ -631,7 +677,7 @@ def _real_root(x: Fraction, n: int) -> Fraction | None:
     return None
 
 
-def _power(b: Value, e: Value) -> Value:
+def _power(b: Value, e: Value, floats: Floats) -> Value:
     if isinstance(b, Fraction) and isinstance(e, Fraction):
         if e.denominator == 1:
             n = e.numerator
@@ -643,33 +689,26 @@ def _power(b: Value, e: Value) -> Value:
         elif e.denominator <= 12 and b.numerator.bit_length() < 200:
             root = _real_root(b, e.denominator)
             if root is not None:
-                return _power(root, Fraction(e.numerator))
-    cb, ce = _to_complex(b), _to_complex(e)
+                return _power(root, Fraction(e.numerator), floats)
+    cb, ce = _to_complex(b, floats), _to_complex(e, floats)
     if cb == 0:
         if ce.real > 0:
-            return complex(0)
+            return cb
         raise EvalError("zero power")
     if abs(ce) * max(abs(math.log(abs(cb))), 1.0) > 500:
         raise EvalError("overflow")
     if isinstance(e, Fraction) and e.denominator % 2 == 1 and isinstance(b, Fraction) and b < 0:
         sign = -1 if e.numerator % 2 else 1  # odd roots of negatives are real: (-8)^(2/3) = 4
-        return sign * (complex(-float(b)) ** ce)
+        return sign * (_to_complex(-b, floats) ** ce)
     try:
         return cb**ce
     except (OverflowError, ZeroDivisionError):
         raise EvalError("power") from None
 
 
-_FUNC_IMPL = {
-    "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "sinh": cmath.sinh, "cosh": cmath.cosh,
-    "tanh": cmath.tanh, "arcsin": cmath.asin, "arccos": cmath.acos, "arctan": cmath.atan,
-    "exp": cmath.exp, "ln": cmath.log,
-    "sec": lambda z: 1 / cmath.cos(z), "csc": lambda z: 1 / cmath.sin(z), "cot": lambda z: 1 / cmath.tan(z),
-}
-
-
-def evaluate(node: Node, env: dict[str, Fraction], sign: int = 1) -> Value:
-    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±.
+def evaluate(node: Node, env: dict[str, Fraction], sign: int = 1, floats: Floats = MACHINE) -> Value:
+    """The value of a scalar node with variables from `env`; `sign` picks the branch of ±, and
+    `floats` how values outside the rationals are computed.
     (Kinds are matched by class alone, the most frequent first: this runs on every check.)"""
     match node:
         case Num():
@@ -677,74 +716,75 @@ def evaluate(node: Node, env: dict[str, Fraction], sign: int = 1) -> Value:
         case Mul():
             prod: Value = Fraction(1)
             for f in node.factors:
-                prod = _checked(prod * evaluate(f, env, sign))
+                prod = _checked(prod * evaluate(f, env, sign, floats), floats)
             return prod
         case Inv():
-            v = evaluate(node.arg, env, sign)
+            v = evaluate(node.arg, env, sign, floats)
             if v == 0:
                 raise EvalError("division by zero")
-            return _checked(1 / v)
+            return _checked(1 / v, floats)
         case Add():
             total: Value = Fraction(0)
             for t in node.terms:
-                total = _checked(total + evaluate(t, env, sign))
+                total = _checked(total + evaluate(t, env, sign, floats), floats)
             return total
         case Neg():
-            return _checked(-evaluate(node.arg, env, sign))
+            return _checked(-evaluate(node.arg, env, sign, floats), floats)
         case Var():
             if node.name not in env:
                 raise EvalError("unbound")
             return env[node.name]
         case Pow():
-            return _checked(_power(evaluate(node.base, env, sign), evaluate(node.exp, env, sign)))
+            base, exp = evaluate(node.base, env, sign, floats), evaluate(node.exp, env, sign, floats)
+            return _checked(_power(base, exp, floats), floats)
         case Const():
-            return _CONSTANTS[node.name]
+            return floats.constants[node.name]
         case Root():
-            idx = evaluate(node.index, env, sign)
+            idx = evaluate(node.index, env, sign, floats)
             if idx == 0:
                 raise EvalError("root")
-            return _checked(_power(evaluate(node.radicand, env, sign), 1 / idx))
+            return _checked(_power(evaluate(node.radicand, env, sign, floats), 1 / idx, floats), floats)
         case Func():
-            return _function(node, env, sign)
+            return _function(node, env, sign, floats)
         case Pm():
-            return _checked(sign * evaluate(node.arg, env, sign))
+            return _checked(sign * evaluate(node.arg, env, sign, floats), floats)
         case Mixed():
             if node.den == 0:
                 raise EvalError("division by zero")
             return node.whole + node.num / node.den
         case Abs():
-            v = evaluate(node.arg, env, sign)
-            return abs(v) if isinstance(v, Fraction) else complex(abs(v))
+            v = evaluate(node.arg, env, sign, floats)
+            return abs(v) if isinstance(v, Fraction) else _to_complex(Fraction(0), floats) + abs(v)
         case Fact():
-            v = evaluate(node.arg, env, sign)
+            v = evaluate(node.arg, env, sign, floats)
             if not isinstance(v, Fraction) or v.denominator != 1 or not 0 <= v <= 300:
                 raise EvalError("factorial")
-            return _checked(Fraction(math.factorial(int(v))))
+            return _checked(Fraction(math.factorial(int(v))), floats)
         case Binom():
-            n, k = evaluate(node.n, env, sign), evaluate(node.k, env, sign)
+            n, k = evaluate(node.n, env, sign, floats), evaluate(node.k, env, sign, floats)
             if not all(isinstance(x, Fraction) and x.denominator == 1 for x in (n, k)) or not 0 <= n <= 10000:
                 raise EvalError("binom")
             return Fraction(math.comb(int(n), int(k))) if k >= 0 else Fraction(0)
     raise EvalError(type(node).__name__)  # not a scalar: a list, set, tuple, relation, ...
 
 
-_CONSTANTS = {"pi": complex(math.pi), "e": complex(math.e), "i": 1j, "inf": complex(INF)}
-
-
-def _function(node: Func, env: dict[str, Fraction], sign: int) -> Value:
+def _function(node: Func, env: dict[str, Fraction], sign: int, floats: Floats) -> Value:
     name, base = node.name, node.base
-    x = _to_complex(evaluate(node.arg, env, sign))
+    x = _to_complex(evaluate(node.arg, env, sign, floats), floats)
     try:
         if name in ("log", "lg"):
             if x == 0:
                 raise EvalError("log 0")
-            b = _to_complex(evaluate(base, env, sign)) if base is not None else complex(10 if name == "lg" else math.e)
-            if b in (0, 1):
+            if base is not None:
+                b = _to_complex(evaluate(base, env, sign, floats), floats)
+            else:
+                b = floats.convert(Fraction(10)) if name == "lg" else floats.constants["e"]
+            if b == 0 or b == 1:
                 raise EvalError("log base")
-            return _checked(cmath.log(x) / cmath.log(b))
+            return _checked(floats.log(x) / floats.log(b), floats)
         if base is not None:
             raise EvalError("subscript")
-        return _checked(_FUNC_IMPL[name](x))
+        return _checked(floats.functions[name](x), floats)
     except (ValueError, ZeroDivisionError, OverflowError):
         raise EvalError(name) from None
 

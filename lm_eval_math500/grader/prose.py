@@ -11,6 +11,7 @@ mid-work.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ _STATED = re.compile(
     r"^#+\s*answer\b:?|^####)",
     re.IGNORECASE | re.MULTILINE,
 )
+_STATED_KEY = re.compile("answer|####")
 _JOINER = re.compile(r"\s*,?\s*(?:or|and)?\s*", re.IGNORECASE)
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # Math spans that are unambiguous in prose (a single `$` is often a currency sign there).
@@ -32,7 +34,22 @@ _DOLLAR_MATH = re.compile(r"(?<!\$)\$([^$\n]*[\\A-Za-z][^$\n]*|[^\s$](?:[^$\n]*[
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])-?\.\d+")
 # Characters that glue a number to the rest of its value when written without spaces.
-_GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^_/*+-.:%'")
+_GLUE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\\{}^_/*+-.:%'π√")
+# A constant or radical written after a number with a space: `12 \\pi`, `4 sqrt(2)`, `3 √5`.
+_FACTOR_AFTER = re.compile(
+    r"[ \t]*(?:\\pi(?![a-zA-Z])|π|\\sqrt\s*(?:\[[^\]]{1,10}\])?(?:\{[^{}]{1,40}\}|\d+)|sqrt\s*\([^()]{1,40}\)|√\s*\d+)"
+)
+# Where a value may end: a digit or the close of math (a box closes with `}` after its value).
+_VALUE_MARKS = (*"0123456789", "$", "\\)", "\\]", "}")
+# A result given up: the writer says it is wrong or starts the work again.
+_RETRACTION = re.compile(
+    r"\b(?:(?:that|this|it)\s+(?:does\s*n[o']t|doesn't|can't|cannot|didn't)\s+(?:make\s+sense|be\s+right|be\s+correct|work)"
+    r"|(?:that|this|it)(?:'s|\s+is|\s+was)\s+(?:not\s+right|not\s+correct|incorrect|wrong|impossible)"
+    r"|(?:I|we)\s+(?:made|have\s+made)\s+(?:a|an)\s+(?:mistake|error)"
+    r"|let\s+(?:me|us)\s+(?:try\s+(?:again|once\s+more|a\s+different)|start\s+over|redo|re-?calculate|re-?compute|re-?think|re-?consider)"
+    r"|let's\s+(?:try\s+again|start\s+over|redo|re-?calculate|re-?compute))",
+    re.IGNORECASE,
+)
 _OPEN, _CLOSE = "([", ")]"
 # `y = 3x`, `x <= 2`: a one-letter name and a relation written before a bare value.
 _LEFT_RELATION = re.compile(r"(?<![\w\\])[A-Za-z]\s*(?:=|<=|>=|!=|<|>|≤|≥)\s*$")
@@ -50,6 +67,7 @@ _RELATION = re.compile(r"\\le|\\ge|\\ne|\\neq|<|>|≤|≥|!=")
 _APPROX = re.compile(r"\\approx|≈")
 _MAX_STATED = 300
 _TAIL = _MAX_STATED * 8
+_GIVE_UP_REACH = 400  # how far after a box or a statement its retraction is looked for
 _MAX_SENTENCES = 40  # a concluding sentence is among the last few; a check loop is not read further
 _MAX_CANDIDATES = 24
 
@@ -93,19 +111,27 @@ _REJECT = re.compile(
     re.IGNORECASE,
 )
 # Words a sentence cut off by the token budget often ends on.
-_DANGLING = re.compile(
-    r"\b(?:and|or|the|a|an|of|to|is|are|so|then|but|we|that|with|for|by|as|in|if|let|since|because)$",
-    re.IGNORECASE,
+_DANGLING = frozenset(
+    "and or the a an of to is are so then but we that with for by as in if let since because".split()
 )
+_LAST_WORD = re.compile(r"\w+$")
 _WORDS_BEFORE_NAMES = frozenset(
     "the so therefore thus hence i a an in on at if how what which who when then this that it we they he she "
     "there final answer yes no each every since because after before for and but or of to let now note".split()
 )
-# A problem asking for a person: "Who ran farthest?", "Which student ...?".
-_ASKS_WHO = re.compile(r"\b(?:who|whose|which (?:person|student|friend|child|player|runner))\b[^.?!]*\?", re.IGNORECASE)
+# A question sentence (what runs up to a question mark) and, in it, "who" as the question word: at
+# its start ("Who ran farthest?") or after a clause ("If ..., who earns more?"), but not in a
+# relative clause of a question that another word asks ("What is the number whose digits ...?").
+_QUESTION = re.compile(r"[^.?!\n]+\?")
+_WHO = re.compile(r"^\W*(?:who|whom|whose)\b|,\s*(?:who|whom|whose)\b", re.IGNORECASE)
+_OTHER_QUESTION_WORD = re.compile(
+    r"^\W*(?:what|how|which|where|why|find|compute|determine|calculate|evaluate|is|are|does|do|can)\b", re.IGNORECASE
+)
 # A modulus (`x \equiv 44 \pmod{83}`, `44 mod 83`) is not an answer candidate.
 _MODULUS = re.compile(r"(?:\bmod|\\pmod\{?|\\bmod|\(mod)\s*$")
 _OPTION = re.compile(r"\(([A-E])\)")
+# An option named by its letter alone: "the correct option is C", "choice D".
+_NAMED_OPTION = re.compile(r"\b(?:option|choice)\s+(?:is\s+)?([A-E])\b")
 
 
 def is_cut_off(text: str) -> bool:
@@ -122,7 +148,8 @@ def is_cut_off(text: str) -> bool:
         return False  # it ends on its statement of the answer
     if last_line.count("(") > last_line.count(")"):
         return True
-    return tail[-1] in "=+-*/^_({[,:\\" or bool(_DANGLING.search(tail))
+    last_word = _LAST_WORD.search(tail, len(tail) - 40)
+    return tail[-1] in "=+-*/^_({[,:\\" or bool(last_word and last_word.group(0).lower() in _DANGLING)
 
 
 def _masked(text: str) -> str:
@@ -188,6 +215,9 @@ def _token(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]
         end += 1
     while end > start and text[end - 1] in ".:,'":
         end -= 1  # sentence punctuation, not part of the value
+    factor = _FACTOR_AFTER.match(text, end, hi)
+    if factor:
+        end = factor.end()
     for _ in range(12):  # a computation written out in prose: `5 + 3 = 8`
         link = _LINK.match(text, end, hi)
         if not link:
@@ -322,14 +352,22 @@ def _names(text: str, lo: int, hi: int, problem: str) -> list[str]:
     return [w for w in re.findall(r"\b[A-Z][a-z]+\b", text[lo:hi]) if w in named and w.lower() not in _WORDS_BEFORE_NAMES]
 
 
+@lru_cache(maxsize=256)
+def _asks_who(problem: str) -> bool:
+    """Whether the problem's question asks for a person."""
+    return any(
+        _WHO.search(q.group(0)) and not _OTHER_QUESTION_WORD.match(q.group(0)) for q in _QUESTION.finditer(problem)
+    )
+
+
 def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> str | None:
     """The answer one sentence states, or None when it holds no candidate."""
-    if problem and _ASKS_WHO.search(problem):
+    if problem and _asks_who(problem):
         names = _names(text, lo, hi, problem)
         if names:
             return names[0]
     if problem and _OPTION.search(problem):
-        options = _OPTION.findall(masked, lo, hi)
+        options = _OPTION.findall(masked, lo, hi) or _NAMED_OPTION.findall(masked, lo, hi)
         if options:
             return f"({options[-1]})"
     found = _candidates(text, masked, lo, hi)[-_MAX_CANDIDATES:]
@@ -342,13 +380,13 @@ def _choose(text: str, masked: str, lo: int, hi: int, problem: str | None) -> st
         if after:
             chosen = _fresh(after, first=True)
             if chosen is not None:
-                return chosen
+                return _with_joined(chosen, found, masked)
             break
     chosen = _fresh(scored, first=False)
-    return chosen if chosen is not None else found[-1][2]
+    return chosen[2] if chosen is not None else found[-1][2]
 
 
-def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> str | None:
+def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> tuple[int, int, str, int] | None:
     """The first (right after a conclusion word) or else the last candidate not taken from the
     problem: values in math or digits before number words, those not seen in the problem at all
     before those seen there with their noun, results before arithmetic left undone."""
@@ -357,15 +395,45 @@ def _fresh(scored: list[tuple[tuple[int, int, str, int], int]], first: bool) -> 
             fresh = [f for f, level in scored if f[3] in kind and level <= allowed]
             done = [f for f in fresh if "=" in f[2] or not _UNDONE.search(f[2])]
             if done or fresh:
-                return (done or fresh)[0 if first else -1][2]
+                return (done or fresh)[0 if first else -1]
     return None
+
+
+def _with_joined(chosen: tuple[int, int, str, int], found: list[tuple[int, int, str, int]], text: str) -> str:
+    """The chosen value and the values joined to it by "and", "or" or a comma (`the solutions are
+    $x = 2$ and $x = -3$`), as one list answer."""
+    values, end = [chosen[2]], chosen[1]
+    for start, stop, value, rank in found:
+        if start < end or rank != chosen[3]:
+            continue
+        if not _JOINER.fullmatch(text, end, start) or start == end:
+            break
+        values.append(value)
+        end = stop
+    return ", ".join(values)
+
+
+def ends_giving_up(text: str) -> bool:
+    """Whether the response ends by giving up its last result and states no value after that
+    ("= 14749 wait, that doesn't make sense ... Let me try again"): a reconsideration it was cut
+    off in, so the earlier result is not its answer. Only the words after the last digit or math
+    delimiter are searched: a value written later would be a new result."""
+    last_value = max(text.rfind(mark) for mark in _VALUE_MARKS)
+    return bool(_RETRACTION.search(text, max(last_value + 1, len(text) - _TAIL)))
+
+
+def gives_up(text: str, position: int) -> bool:
+    """Whether the result that ends at `position` (a box, a stated answer) is given up right after
+    it, before any other value is written ("\\boxed{20}. Hmm, this is not right; ...")."""
+    found = _RETRACTION.search(text, position, position + _GIVE_UP_REACH)
+    return bool(found) and not any(mark in text[position : found.start()] for mark in _VALUE_MARKS)
 
 
 def concluding_answer(text: str, problem: str | None = None) -> str | None:
     """The answer of a response that neither boxes nor states one: the value its last sentence
     with a candidate gives, checks and rejected tries after it passed over; None when the
-    response is cut off."""
-    if is_cut_off(text):
+    response is cut off or gives its result up."""
+    if is_cut_off(text) or ends_giving_up(text):
         return None
     lo = max(0, len(text) - _TAIL)
     tail = text[lo:]
@@ -414,19 +482,36 @@ def _statement_value(line: str, problem: str | None) -> str | None:
 
 
 class Statement(NamedTuple):
-    """An answer stated in prose: where its phrase starts, the answer, and whether the value
-    comes right after the phrase ("the answer is 15", not "the final answer is positive")."""
+    """An answer stated in prose: where its phrase starts, the answer, whether the value comes
+    right after the phrase ("the answer is 15", not "the final answer is positive"), and where the
+    sentence that states it ends."""
 
     start: int
     answer: str
     direct: bool
+    end: int
+
+
+def _statement_phrases(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_STATED`, the last first. Every phrase holds "answer" or "####", so the
+    phrase is only looked for around those words (found in the lower-cased text, which is fast)."""
+    taken = len(text) + 1
+    keys = [m.start() for m in _STATED_KEY.finditer(text.lower())]
+    for at in reversed(keys):
+        if at >= taken:
+            continue
+        for found in _STATED.finditer(text, max(0, at - 32), min(len(text), at + 24)):
+            if found.start() <= at < found.end() and found.end() <= taken:
+                taken = found.start()
+                yield found
+                break
 
 
 def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     """The answer after the last 'final answer is' / 'the answer is' / 'Answer:' / '####' phrase
     that is not a check of it, or None."""
     last = None
-    for found in reversed(list(_STATED.finditer(text))):
+    for found in _statement_phrases(text):
         window = max(0, found.start() - 200)
         line_start = text.rfind("\n", window, found.start()) + 1 or window
         if not _CHECKING.search(text, line_start, found.start()):  # "we may check our answer: ..."
@@ -441,4 +526,6 @@ def stated_answer(text: str, problem: str | None = None) -> Statement | None:
     ans = _statement_value(line, problem)
     # A statement with a box in it is read as that box; an unclosed one states nothing.
     direct = bool(_LEADING_VALUE.match(_FILLER.sub("", line))) and not re.search(r"\\(?:boxed|fbox)", line)
-    return Statement(last.start(), ans[: _MAX_STATED * 4], direct) if ans else None
+    stop = re.search(r"[.!?](?=\s|$)", _masked(line))
+    end = text.find(line, last.end()) + (stop.end() if stop else len(line))
+    return Statement(last.start(), ans[: _MAX_STATED * 4], direct, end) if ans else None

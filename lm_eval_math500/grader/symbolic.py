@@ -2,7 +2,8 @@
 
 Importing this module loads Math-Verify and sympy and compares one pair of each kind below, which
 pulls in the grammar and sympy's lazily imported simplification code (about half a second on first
-use). The fork server imports it once, so every worker forked from it answers its first call fast.
+use). The workers' helper process imports it once (see :mod:`worker`), so every worker forked
+from it answers its first call fast.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from math_verify import LatexExtractionConfig, parse, verify
 
-# Math-Verify warns on every call that runs without its own limits; here the pool is the limit.
+# Math-Verify warns on every call that runs without its own limits; here the worker's are the limit.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 # LaTeX grammar only: Math-Verify's ExprExtractionConfig would hand text to sympy's parse_expr.
 _CONFIG = [LatexExtractionConfig(boxed_match_priority=0)]
@@ -30,7 +31,7 @@ _WARM_UP = (
 
 def latex_equal(pred: str, gold: str) -> bool:
     """Whether Math-Verify finds the two LaTeX answers equal; anything it cannot read is unequal.
-    It runs without its own time limits: the worker pool kills a call that overruns."""
+    It runs without its own time limits: the worker process is killed at the limits `worker` sets."""
     try:
         parsed_gold = parse(f"${gold}$", _CONFIG, parsing_timeout=None)
         parsed_pred = parse(f"${pred}$", _CONFIG, parsing_timeout=None)
