@@ -420,7 +420,7 @@ def test_report_page_loads_filters_and_expands(browser, reports):
     choose(browser, "level", "")
     choose(browser, "view", "1")  # the cs336 filter: its stricter format counts fewer right
     choose(browser, "verdict", "right")
-    assert shown_rows(browser) == 17
+    assert shown_rows(browser) == 18
     browser.find_element("css selector", "#rows tr.row").click()
     detail = opened_detail(browser)
     assert "Gold answer" in detail.text and "reason:" in detail.text and "estimated tokens" in detail.text
@@ -547,7 +547,7 @@ def test_compare_filter_changes_the_verdict(base_run, instruct_run):
     tags, _, _, _ = compare_runs(base_run, instruct_run, filter_name="tags")
     a = [r["answer_reward"] for r in samples_rows(base_run, "cs336")]
     b = [r["answer_reward"] for r in samples_rows(instruct_run, "cs336")]
-    assert numbers["mean_a"] == pytest.approx(17 / 500) and tags["mean_a"] == pytest.approx(fmean(r["answer_reward"] for r in samples_rows(base_run, "tags")))
+    assert numbers["mean_a"] == pytest.approx(18 / 500) and tags["mean_a"] == pytest.approx(fmean(r["answer_reward"] for r in samples_rows(base_run, "tags")))
     only_a = sum(x > y for x, y in zip(a, b))
     only_b = sum(y > x for x, y in zip(a, b))
     assert (numbers["only_a"], numbers["only_b"]) == (only_a, only_b)

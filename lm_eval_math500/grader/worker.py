@@ -8,9 +8,10 @@ The time limit, in one place:
   graded at the same time never count, so a verdict does not depend on them. A check that reaches
   the limit is killed by the kernel even inside C code (SIGPROF's default action), and the verdict
   is wrong and flagged ``timed_out``.
-- A wall-clock backstop, ``WALL_FACTOR`` times the limit from the same moment (``ITIMER_REAL``),
-  also kills a check that gets almost no CPU (a machine loaded that many times over its cores, or a
-  stopped process); only then can load change a verdict.
+- A wall-clock backstop, ``WALL_FACTOR`` times the limit but at least ``WALL_MINIMUM`` seconds,
+  from the same moment (``ITIMER_REAL``), also kills a check that gets almost no CPU (a machine
+  loaded many times over its cores, or a stopped process); only then can load change a verdict.
+  A check that does get CPU ends at its CPU limit long before it.
 - Work in the calling process (extraction, the in-process parser) is not timed: it is bounded by
   construction, a few milliseconds even on the largest responses (see the benchmarks).
 
@@ -44,7 +45,8 @@ import time
 from pathlib import Path
 
 TIME_LIMIT = 1.0  # CPU seconds one verdict's symbolic checks may use (the rules above)
-WALL_FACTOR = 10  # the wall-clock backstop, in multiples of the CPU limit
+WALL_FACTOR = 10  # the wall-clock backstop, in multiples of the CPU limit ...
+WALL_MINIMUM = 30.0  # ... and at least this many seconds, so short limits survive a loaded machine
 _SYMBOLIC_MODULE = "lm_eval_math500.grader.symbolic"
 _STARTUP_LIMIT = 120.0  # seconds the helper may take to import and warm up the symbolic grader
 _REPLY_GRACE = 5.0  # seconds past a check's backstop before its caller stops waiting for the worker
@@ -166,6 +168,11 @@ def _serve_worker(sock: socket.socket) -> None:
 # The grading process's side
 
 
+def backstop(timeout: float) -> float:
+    """The wall-clock seconds after which a check with a CPU limit of `timeout` is killed anyway."""
+    return max(timeout * WALL_FACTOR, WALL_MINIMUM)
+
+
 class _Pool:
     """The helper and idle workers of this process, started on first use; all threads share them."""
 
@@ -282,7 +289,7 @@ class _Pool:
         if timeout <= 0:
             return None
         sock = self._worker()
-        wall = timeout * WALL_FACTOR
+        wall = backstop(timeout)
         request = {"pred": payload["pred"], "gold": payload["gold"], "cpu": timeout, "wall": wall}
         try:
             _send(sock, request)
