@@ -4,6 +4,8 @@ outlives the trainer, whether it exits or is killed while a verdict is under way
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import textwrap
 import time
@@ -17,9 +19,9 @@ from datasets import Dataset
 from lm_eval.tasks import TaskManager
 from trl import GRPOConfig, GRPOTrainer
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, VLLM_ENV
 from lm_eval_math500.cli import tasks_dir
-from lm_eval_math500.rewards import grade_batch, math_reward
+from lm_eval_math500.rewards import grade_batch, math_reward, r1_zero_reward
 from test_rewards_processes import HANGS_GOLD, alive, grader_process, kill_mid_check
 
 pytestmark = pytest.mark.slow
@@ -115,8 +117,6 @@ def test_no_process_outlives_a_trainer_killed_mid_check(tiny_model, tmp_path):
 
 
 def test_no_process_outlives_a_trainer_that_finishes(tiny_model, tmp_path):
-    import subprocess
-
     trainer = subprocess.Popen(
         [sys.executable, "-c", TRAINER, str(tiny_model.path), str(tmp_path), "2"], stdout=subprocess.PIPE, text=True
     )
@@ -131,3 +131,32 @@ def test_no_process_outlives_a_trainer_that_finishes(tiny_model, tmp_path):
     assert any(is_grader for _, is_grader in seen.values())
     time.sleep(2)
     assert [pid for pid, (p, _) in seen.items() if alive(p)] == []
+
+
+VLLM_STOP = textwrap.dedent(
+    """
+    import json, sys
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=sys.argv[1], dtype="float32", max_model_len=512, enforce_eager=True)
+    params = SamplingParams(temperature=0, max_tokens=24, stop=["</answer>"])
+    out = llm.generate(["User: What is p minus q?\\nAssistant: <think>"], params)[0].outputs[0]
+    decoded = llm.get_tokenizer().decode(out.token_ids, skip_special_tokens=True)
+    print(json.dumps({"text": out.text, "decoded": decoded}))
+    """
+)
+
+
+def test_the_default_stop_cut_fits_completions_decoded_from_token_ids(tiny_model, offline_env):
+    """vLLM drops the stop string from its text but not from the token ids it generated, which TRL
+    and verl decode: their completions keep ``</answer>``, so the rewards' default is stop_cut=False."""
+    done = subprocess.run(
+        [sys.executable, "-c", VLLM_STOP, str(tiny_model.path)],
+        env=offline_env | VLLM_ENV, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"text": " ok</think> <answer>p - q", "decoded": " ok</think> <answer>p - q</answer>"}
+    assert r1_zero_reward(out["decoded"], "p - q")["reward"] == 1.0
+    assert r1_zero_reward(out["text"], "p - q", stop_cut=True)["reward"] == 1.0
+    assert r1_zero_reward(out["text"], "p - q")["reward"] == 0.0  # CS336's format needs the </answer>
