@@ -36,7 +36,7 @@ PRESET_EXAMPLES = {"reproduce_r1_distill_qwen_1.5b.py"}
 
 
 def test_every_example_is_covered():
-    covered = {*GPU_EXAMPLES, *PRESET_EXAMPLES, "grade_answers.py", "regrade_saved_outputs.sh"}
+    covered = {*GPU_EXAMPLES, *PRESET_EXAMPLES, "grade_answers.py", "regrade_saved_outputs.sh", "grpo_with_trl.py"}
     assert {path.name for path in EXAMPLES.iterdir()} == covered
 
 
@@ -92,3 +92,29 @@ def test_gpu_example_dry_run_prints_a_command_lm_eval_accepts(script, tasks, off
     assert options.tasks == tasks
     known = TaskManager(include_path=options.include_path, include_defaults=False).all_tasks
     assert set(options.tasks) <= set(known)
+
+
+@pytest.mark.slow
+def test_grpo_with_trl_trains_two_steps_on_cpu_rewarded_by_the_task_verdicts(tmp_path, offline_env, shared_data, tiny_model):
+    """Without a GPU the example runs two GRPO steps of the given model; the rewards it logs are the
+    verdicts of the math500_r1zero task's cs336 filter."""
+    import pandas as pd
+
+    from lm_eval_math500.rewards import grade_batch
+
+    out = tmp_path / "grpo"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "grpo_with_trl.py"), "--model", str(tiny_model.path),
+         "--data-dir", str(shared_data), "--output-dir", str(out)],
+        env=example_env(offline_env) | {"CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = [line for line in result.stdout.splitlines() if line.startswith("step ")]
+    assert steps == ["step 1: mean reward 0.500 (r1_zero_cs336)", "step 2: mean reward 0.000 (r1_zero_cs336)"]
+    rows = [json.loads(line) for line in (shared_data / "math500" / "test.jsonl").open()][:4]
+    by_problem = {row["problem"]: row for row in rows}
+    for path in sorted((out / "completions").glob("completions_*.parquet")):
+        table = pd.read_parquet(path)
+        graded = [next(row for problem, row in by_problem.items() if problem in prompt) for prompt in table["prompt"]]
+        verdicts = grade_batch(table["completion"].tolist(), [r["answer"] for r in graded], [r["problem"] for r in graded])
+        assert table["r1_zero_cs336"].tolist() == [float(v.correct and v.format_ok) for v in verdicts]

@@ -1,5 +1,5 @@
 """How the package is put together: lm-eval only through its public names (one module excepted), and
-imports that only go down, grader < harness < analysis < CLI, without cycles."""
+imports that only go down, grader < harness < analysis and rewards < CLI, without cycles."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lm_eval_math500"
 COMPAT = PACKAGE / "harness" / "lm_eval_compat.py"
-LAYERS = {"grader": 0, "harness": 1, "analysis": 2, "cli": 3}
+LAYERS = {"grader": 0, "harness": 1, "analysis": 2, "rewards": 2, "cli": 3}
 LM_EVAL_SOURCE = Path(lm_eval.__file__).parent
 
 
@@ -152,7 +152,7 @@ def imports(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
 
 
 def layer(module: str) -> int:
-    """grader 0, harness 1, analysis 2, CLI 3; the package's own __init__ re-exports the grader."""
+    """grader 0, harness 1, analysis and rewards 2, CLI 3; the package's own __init__ re-exports the grader."""
     parts = module.split(".")
     return LAYERS[parts[1]] if len(parts) > 1 and parts[1] in LAYERS else 0
 

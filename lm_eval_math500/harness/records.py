@@ -15,13 +15,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from lm_eval_math500.grader.equivalence import Verdict
 from lm_eval_math500.grader.extraction import analyse
-from lm_eval_math500.grader.formats import FORMATS, FormatMode, VariantChoice
+from lm_eval_math500.grader.formats import FORMATS, TASK_VARIANTS, FormatMode, VariantChoice
 from lm_eval_math500.grader.thinking import is_unfinished, opens_thinking, split_thinking
 from lm_eval_math500.harness import budget
 
@@ -43,6 +44,30 @@ def current_version() -> str:
     """The task version this package grades as (``metadata.version`` of the tasks' ``_base.yaml``),
     as records write it."""
     return str(yaml.load(BASE_YAML.read_text(encoding="utf-8"), Loader=_TaskYaml)["metadata"]["version"])
+
+
+@functools.lru_cache(maxsize=None)
+def _variant_config(task_suffix: str) -> dict[str, Any]:
+    """A prompt variant's task YAML (``tasks/_<task_suffix>.yaml``), read once."""
+    if task_suffix not in TASK_VARIANTS:
+        raise ValueError(f"no prompt variant {task_suffix!r}; the tasks define {', '.join(TASK_VARIANTS)}")
+    return yaml.load(BASE_YAML.with_name(f"_{task_suffix}.yaml").read_text(encoding="utf-8"), Loader=_TaskYaml)
+
+
+def task_filters(task_suffix: str) -> Mapping[str, "Extractor"]:
+    """The extraction filters a prompt variant's tasks run, by filter name, as its YAML configures
+    them, so that code outside a run reads responses as the tasks do."""
+    filters = {}
+    for entry in _variant_config(task_suffix)["filter_list"]:
+        (step,) = entry["filter"]
+        filters[entry["name"]] = Extractor(**{key: value for key, value in step.items() if key != "function"})
+    return MappingProxyType(filters)
+
+
+def prompt_opens_thinking(task_suffix: str) -> bool:
+    """Whether a prompt variant's prompt (its YAML's ``doc_to_text``) ends by opening the thinking, as
+    r1_zero's ``Assistant: <think>`` does, so that its responses start inside the trace."""
+    return opens_thinking(_variant_config(task_suffix)["doc_to_text"])
 
 
 @dataclass
@@ -206,6 +231,22 @@ class Extractor:
             [self._record(text, doc, request, settings, next(tokens)) for text in group]
             for group, doc, request in zip(texts, docs, requests, strict=True)
         ]
+
+    def record(
+        self,
+        response: str,
+        doc: Mapping[str, Any],
+        request: Request,
+        settings: RunSettings,
+        *,
+        stop_cut: bool,
+        tokens: int | None = None,
+    ) -> Record:
+        """The record of one response read on its own, outside a run: ``stop_cut`` says the backend
+        cut the variant's stop string from it (which :meth:`records` decides from all of a run's
+        responses), ``tokens`` is its length in tokens when known."""
+        restore = stop_cut and self._cut_tags is not None
+        return self._record(self._restore_stop(response) if restore else response, doc, request, settings, tokens)
 
     def _stop_was_stripped(self, resps: list[list[str]]) -> bool:
         """The harness removes stop strings; a run none of whose outputs keeps one had it removed."""
