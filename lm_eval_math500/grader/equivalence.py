@@ -76,6 +76,9 @@ _GLUED_UNIT = re.compile(
     r"(?:\^\{?[23]\}?|²|³)?(?:/(?:h|hr|s|sec|min))?"
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
+# Prose in a canonical answer (spaces are gone there, so its words run together): eight or more
+# letters in a row that are not a LaTeX command's name.
+_PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{8,}")
 _CHOICE = re.compile(r"\(?([A-Z])(?:\)|$)")
 # A numeral with a base subscript is compared digit by digit; either side may omit the base.
 _BASE = re.compile(r"([0-9A-Za-z]+)_\{?(\d+)\}?")
@@ -478,8 +481,11 @@ def _words_decide(p: str, g: str) -> bool:
 
 
 def _symbolic_candidate(text: str) -> bool:
-    """Worth a symbolic check: short printable LaTeX with balanced braces (else it is not math)."""
+    """Worth a symbolic check: short printable LaTeX with balanced braces and no prose in it (else
+    it is not math: a sentence the parser could not read is no answer Math-Verify can compare)."""
     if len(text) > _MAX_SYMBOLIC or not text.isascii() or not text.isprintable():
+        return False
+    if _PROSE.search(text):
         return False
     depth = 0
     for c in text:
