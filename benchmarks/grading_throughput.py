@@ -20,9 +20,7 @@ import lm_eval
 from lm_eval.tasks import TaskManager
 
 from lm_eval_math500 import grade
-from lm_eval_math500.grader.forms import requirements
-from lm_eval_math500.grader.latex import _canonical
-from lm_eval_math500.grader.parser import parse
+from lm_eval_math500.grader import equivalence, forms, latex, parser, prose
 from lm_eval_math500.cli import tasks_dir
 from lm_eval_math500.harness.replay import ReplayLM, problem_key, read_generations
 
@@ -36,7 +34,7 @@ class Source:
     label: str
     file: str
     task: str
-    style: str
+    variant: str
     repeats: int = 1
 
 
@@ -58,7 +56,7 @@ def lm_eval_run(source: Source, data: Path, docs: int | None = None) -> tuple[fl
     saved = read_generations(path)
     doc_ids = [i for i, doc in enumerate(task.test_docs()) if problem_key(doc["problem"]) in saved][:docs]
     results = lm_eval.simple_evaluate(
-        model=ReplayLM(path=str(path), keep_stop=source.style == "r1_zero"),
+        model=ReplayLM(path=str(path), keep_stop=source.variant == "r1_zero"),
         tasks=[task],
         task_manager=manager,
         samples={source.task: doc_ids},
@@ -73,15 +71,17 @@ def lm_eval_run(source: Source, data: Path, docs: int | None = None) -> tuple[fl
 
 def cold_caches() -> None:
     """Empty the grader's caches, so that no measurement reuses verdict work of the one before."""
-    for cached in (parse, _canonical, requirements):
-        cached.cache_clear()
+    for module in (equivalence, forms, latex, parser, prose):
+        for value in vars(module).values():
+            if hasattr(value, "cache_clear"):
+                value.cache_clear()
 
 
 def grader_alone(source: Source, triples: list[tuple[str, str, str]]) -> float:
     cold_caches()
     start = time.perf_counter()
     for response, gold, problem in triples:
-        grade(response, gold, style=source.style, problem=problem)
+        grade(response, gold, variant=source.variant, problem=problem)
     return time.perf_counter() - start
 
 
