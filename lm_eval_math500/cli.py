@@ -387,7 +387,7 @@ def _reproduce(options: argparse.Namespace) -> None:
             f"{', '.join(reproduce.preset_names())}"
         )
     try:
-        preset = reproduce.load_preset(options.preset) if options.preset else reproduce.load_preset_file(options.preset_file)
+        preset = reproduce.load_preset(options.preset) if options.preset is not None else reproduce.load_preset_file(options.preset_file)
     except ValueError as error:  # an unknown name, a file that is no preset
         raise CommandError(str(error)) from None
     if options.compare:

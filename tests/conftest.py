@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -103,6 +104,26 @@ def offline_env() -> dict[str, str]:
     # Data must come from what each test passes explicitly, not from the caller's shell.
     env.pop("LM_EVAL_MATH500_DATA_DIR", None)
     return env
+
+
+SMALL_RUN_SOURCE = "published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, offline_env: dict[str, str]) -> Path:
+    """The --output_path folder of a finished 6-problem run of math500_r1zero with its samples file
+    (CS336's base-model generations replayed), for tests that take a real run apart."""
+    out = tmp_path_factory.mktemp("small_run")
+    subprocess.run(
+        [
+            console_script("lm-eval-math500"), "run", "--model", "replay",
+            "--model_args", f"path={shared_data / SMALL_RUN_SOURCE},keep_stop=True,model=cs336_base",
+            "--tasks", "math500_r1zero", "--limit", "6", "--metadata", json.dumps({"data_dir": str(shared_data)}),
+            "--output_path", str(out), "--log_samples",
+        ],
+        check=True, env=offline_env, capture_output=True,
+    )  # fmt: skip
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -251,6 +251,11 @@ class TaskRun:
     @cached_property
     def _rows_by_filter(self) -> dict[str, list[dict[str, Any]]]:
         """The samples file read once: rows grouped by filter, each group sorted by doc_id."""
+        if self.samples_file is None and not is_component(f"samples_{self.name}"):
+            raise RunReadError(
+                f"task {self.name!r} has a name no samples file can have (it holds a path separator); "
+                "rename the task in the results file"
+            )
         if self.samples_file is None:
             raise RunReadError(
                 f"task {self.name} has no samples file; run lm_eval with --log_samples to analyse problems"
