@@ -425,7 +425,8 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     except (json.JSONDecodeError, RecursionError) as error:
         raise CommandError(f"--metadata is not JSON ({getattr(error, 'msg', 'nested too deeply')}); {fix}") from None
     if not isinstance(value, dict):
-        raise CommandError(f"--metadata is a JSON {type(value).__name__}, not an object; {fix}")
+        kind = {list: "a JSON list", str: "a JSON string", bool: "true or false", type(None): "null"}.get(type(value), "a number")
+        raise CommandError(f"--metadata is {kind}, not a JSON object; {fix}")
     return value
 
 
