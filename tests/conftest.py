@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -47,12 +48,28 @@ def console_script(name: str) -> str:
 SHARED_DATA = shared_data_folder()
 
 
-def data_unavailable(what: str) -> NoReturn:
-    """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
-    message = f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)"
+def unavailable(message: str) -> NoReturn:
+    """Skip the test with the one line ``message``; under CI (``CI=true``) fail it instead."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def data_unavailable(what: str) -> NoReturn:
+    """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
+    unavailable(f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)")
+
+
+def vllm_importable() -> bool:
+    """Whether this interpreter can import vllm (without importing it, which takes seconds)."""
+    return importlib.util.find_spec("vllm") is not None
+
+
+@pytest.fixture(scope="session")
+def vllm_installed() -> None:
+    """For tests that run vLLM: skipped with one line where vllm is not importable, failed under CI."""
+    if not vllm_importable():
+        unavailable(f"needs vllm, which {sys.executable} cannot import; pip install vllm to run it")
 
 
 @pytest.fixture(scope="session")
