@@ -133,6 +133,8 @@ def _evaluate(options: argparse.Namespace) -> None:
             if not {"backend", "journal"} <= set(options.model_args or {}):
                 raise CommandError("--model journal needs --model_args backend=NAME,journal=FILE (or use --journal FILE)")
             check_journal(options.model_args, options.system_instruction)
+        if options.output_path:
+            _check_output_path(Path(options.output_path))
         setup_logging()
         started = time.time()
         config = EvaluatorConfig.from_cli(options)
@@ -143,8 +145,11 @@ def _evaluate(options: argparse.Namespace) -> None:
         if os.environ.get("HF_TOKEN"):
             tracker_args["token"] = os.environ["HF_TOKEN"]
         tracker = EvaluationTracker(**tracker_args)
-        if config.output_path and Path(config.output_path).suffix != ".json":  # else lm-eval names the file itself
-            _check_results_folder(tracker, config)
+        if config.output_path:
+            if config.output_path != options.output_path:  # named by a --config file
+                _check_output_path(Path(config.output_path))
+            if Path(config.output_path).suffix != ".json":  # else lm-eval names the file itself
+                _check_results_folder(tracker, config)
         task_manager = config.process_tasks(config.metadata)
         if all(_is_ours(task_manager, task) for task in config.tasks):
             check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
@@ -209,6 +214,17 @@ def _evaluate(options: argparse.Namespace) -> None:
     if "groups" in results:
         print(results_table(results, "groups"))
     add_breakdowns(config.output_path, since=started)
+
+
+def _check_output_path(path: Path) -> None:
+    """Stop before the run when --output_path cannot be written, rather than lose its results at the end."""
+    folder = path.parent if path.suffix == ".json" else path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"cannot write results into {folder} ({error.strerror}); pass --output_path a folder you can write to") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write results into {folder} (Permission denied); pass --output_path a folder you can write to")
 
 
 def _check_results_folder(tracker: Any, config: Any) -> None:

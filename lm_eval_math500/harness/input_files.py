@@ -386,20 +386,22 @@ def _checked_path(path: str | Path, kind: FileKind) -> Path:
     return path
 
 
-def read_lines(path: str | Path, kind: FileKind, allow_empty: bool = False) -> Iterator[Located]:
+def read_lines(path: str | Path, kind: FileKind, allow_empty: bool = False, skip_torn: bool = False) -> Iterator[Located]:
     """Each non-blank line of the JSONL file ``path``, decoded, with its place (``FILE:LINE``).
 
-    A file with no line is an error unless ``allow_empty``.
+    A file with no line is an error unless ``allow_empty``; with ``skip_torn`` a last line that
+    no newline ends (a writer killed in the middle of it) is passed over.
     """
     path = _checked_path(path, kind)
     read = 0
     with path.open("rb") as handle:
         for number, data in enumerate(handle, start=1):
-            if not data.strip():
+            last = not data.endswith(NEWLINE)
+            if not data.strip() or (last and skip_torn):
                 continue
             where = f"{path}:{number}"
             read += 1
-            yield Located(_decode(data, where, kind, last=not data.endswith(b"\n")), where, kind, "the line")
+            yield Located(_decode(data, where, kind, last), where, kind, "the line")
     if not read and not allow_empty:
         raise InputFileError(f"{path} is empty; {kind.fix}")
 
@@ -458,21 +460,25 @@ def read_samples_rows(path: str | Path) -> list[dict[str, Any]]:
         for i, group in enumerate(row.filtered_resps):
             for j, text in enumerate(group):
                 logged = _logged_record(text)
-                if logged is not None:
-                    line.check(Record, logged, at=f".filtered_resps[{i}][{j}]")
+                if logged is None:
+                    continue
+                if missing := sorted(RECORD_FIELDS - set(logged)):
+                    raise line.error(f"filtered_resps[{i}][{j}].{missing[0]} is missing")
+                line.check(Record, logged, at=f".filtered_resps[{i}][{j}]")
         rows.append(line.value)
     return rows
 
 
 def _logged_record(text: str) -> dict[str, Any] | None:
-    """The JSON object of a logged record, None when ``text`` is not one (a bare extracted answer)."""
+    """The JSON object of a logged record (whole or not), None when ``text`` is not one (a bare
+    extracted answer, as samples files written before records hold)."""
     if not text.startswith("{"):
         return None
     try:
         value = msgspec.json.decode(text)
     except (msgspec.DecodeError, RecursionError):
         return None
-    return value if isinstance(value, dict) and RECORD_FIELDS <= set(value) else None
+    return value if isinstance(value, dict) and RECORD_FIELDS & set(value) else None
 
 
 def read_saved_rows(path: str | Path) -> Iterator[tuple[Located, SavedRow]]:
@@ -484,9 +490,10 @@ def read_saved_rows(path: str | Path) -> Iterator[tuple[Located, SavedRow]]:
 
 
 def read_journal(path: str | Path) -> tuple[JournalIdentity | None, list[JournalRow]]:
-    """A journal's identity (None when its first line records none) and its generations."""
+    """A journal's identity (None when its first line records none) and its generations; a last
+    line a killed run left unfinished is passed over."""
     identity, rows = None, []
-    for index, line in enumerate(read_lines(path, JOURNAL_FILE, allow_empty=True)):
+    for index, line in enumerate(read_lines(path, JOURNAL_FILE, allow_empty=True, skip_torn=True)):
         if index == 0 and isinstance(line.value, dict) and JOURNAL_HEAD in line.value:
             identity = line.check(JournalHead).journal
         else:

@@ -32,6 +32,7 @@ import importlib.metadata
 import inspect
 import json
 import logging
+import os
 from collections import defaultdict, deque
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -56,6 +57,8 @@ log = logging.getLogger("lm_eval.journal")  # under lm-eval's logger: its handle
 
 # The backend arguments that say which model answers: a journal of one is not another's.
 IDENTITY_ARGUMENTS = ("pretrained", "revision", "peft", "delta", "lora_local_path", "model", "base_url")
+# The journal's end is searched for its last newline in pieces of this many bytes.
+_CHUNK = 1 << 16
 # How the messages name each identity field.
 _FIELD_NAMES = {
     "backend": "backend",
@@ -137,11 +140,11 @@ class Journal:
         self.path = Path(path)
         if self.path.is_dir():
             raise InputFileError(f"{self.path} is a folder, not a journal; {JOURNAL_FILE.fix}")
-        self._drop_torn_line()
         self.identity: JournalIdentity | None = None
         rows = []
         if self.path.exists():
             self.identity, rows = read_journal(self.path)
+            self._drop_torn_line()
         self.empty = self.identity is None and not rows
         self.saved: dict[str, deque[str]] = defaultdict(deque)
         for row in rows:
@@ -150,13 +153,24 @@ class Journal:
         self._handle: Any = None
 
     def _drop_torn_line(self) -> None:
-        """Cut a last line left half-written by a killed run, so the file stays valid JSONL."""
-        if not self.path.is_file():
-            return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with self.path.open("r+b") as handle:
-                handle.truncate(data.rfind(b"\n") + 1)
+        """Cut a last line left half-written by a killed run, so the file stays valid JSONL (once
+        the rest has been read as a journal: no other file is cut)."""
+        with self.path.open("r+b") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            if not end:
+                return
+            handle.seek(end - 1)
+            if handle.read(1) == b"\n":
+                return
+            while end > 0:
+                start = max(0, end - _CHUNK)
+                handle.seek(start)
+                found = handle.read(end - start).rfind(b"\n")
+                if found >= 0:
+                    handle.truncate(start + found + 1)
+                    return
+                end = start
+            handle.truncate(0)
 
     def check(self, identity: JournalIdentity, reuse: bool = False, fields: Collection[str] = JournalIdentity.__struct_fields__) -> None:
         """Raise :class:`JournalIdentityError` when the generations were made by another ``identity``
