@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from lm_eval_math500.analysis.samples import RunReadError, find_results, read_run
-from lm_eval_math500.harness.input_files import InputFileError
 from lm_eval_math500.harness.records import current_version
 
 BASE_RUN = "published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
@@ -189,7 +188,7 @@ def test_a_file_that_is_not_a_samples_file_is_refused(run_dir: Path, tmp_path: P
     bogus.write_text('{"prompt": "x"}\n')
     task = run.task()
     broken = type(task)(task.name, task.results, task.config, bogus)
-    with pytest.raises(InputFileError) as refused:
+    with pytest.raises(RunReadError) as refused:
         broken.problems()
     assert str(refused.value) == (
         f"{bogus}:1: doc_id is missing; pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
@@ -216,7 +215,7 @@ def test_a_value_of_the_wrong_type_is_an_error_not_coerced(run_dir: Path, tmp_pa
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
     rows[3] = rewrite(rows[3])
     samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(InputFileError) as refused:
+    with pytest.raises(RunReadError) as refused:
         read_run(tmp_path / "run").task().problems(rows[3]["filter"])
     assert str(refused.value).startswith(f"{samples}:4: {message}; ")
 
@@ -227,7 +226,7 @@ def test_a_results_value_that_is_not_a_number_is_named(run_dir: Path, tmp_path: 
     raw = json.loads(results.read_text())
     raw["results"]["math500_r1zero"]["accuracy,tags"] = "yes"
     results.write_text(json.dumps(raw))
-    with pytest.raises(InputFileError) as refused:
+    with pytest.raises(RunReadError) as refused:
         read_run(results)
     assert str(refused.value) == (
         f"{results}: results.math500_r1zero.accuracy,tags is a string, not a number; "

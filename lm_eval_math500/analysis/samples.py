@@ -10,9 +10,10 @@ read a samples file written before runs logged records.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from tqdm import tqdm
 
 from lm_eval_math500.harness.budget import TokenCounts
-from lm_eval_math500.harness.input_files import SAMPLES_FILE, SamplesRow, read_results, read_samples_rows
+from lm_eval_math500.harness.input_files import SAMPLES_FILE, InputFileError, SamplesRow, read_results, read_samples_rows
 from lm_eval_math500.harness.metrics import grade_records
 from lm_eval_math500.harness.output_paths import is_component
 from lm_eval_math500.harness.records import Extractor, Record, Request, RunSettings, current_version, read_record
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class RunReadError(ValueError):
-    """A path that is not a finished run, or a samples file that does not fit its run."""
+    """A path that is not a finished run, a results or samples file that is not one (the message
+    names the line and the field), or a samples file that does not fit its run."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,8 @@ def read_run(path: str | Path, regrade: bool = False) -> Run:
     """Read the run at ``path`` (a results file or a folder holding one); samples files are matched by
     time. With ``regrade`` its responses are extracted and graded again with today's grader."""
     results_file = find_results(path)
-    raw = read_results(results_file)
+    with _run_errors():
+        raw = read_results(results_file)
     stamp = results_file.stem.removeprefix("results_")
     config = raw.get("config") or {}
     replayed = config.get("model") == "replay"
@@ -446,6 +449,16 @@ def _prompt(row: Mapping[str, Any]) -> str:
 
 def read_samples_file(path: str | Path) -> list[dict[str, Any]]:
     """The rows of an lm-eval samples file, each checked as the reader checks samples rows
-    (:func:`~lm_eval_math500.harness.input_files.read_samples_rows`); anything else is an
-    ``InputFileError`` naming the line and the field."""
-    return read_samples_rows(path)
+    (:func:`~lm_eval_math500.harness.input_files.read_samples_rows`); anything else is a
+    :class:`RunReadError` naming the line and the field."""
+    with _run_errors():
+        return read_samples_rows(path)
+
+
+@contextlib.contextmanager
+def _run_errors() -> Iterator[None]:
+    """The reader's errors as :class:`RunReadError`, which everything that reads a run raises."""
+    try:
+        yield
+    except InputFileError as error:
+        raise RunReadError(str(error)) from None
