@@ -217,14 +217,19 @@ def _evaluate(options: argparse.Namespace) -> None:
 
 
 def _check_output_path(path: Path) -> None:
-    """Stop before the run when --output_path cannot be written, rather than lose its results at the end."""
+    """Stop before the run when --output_path cannot be written, rather than lose its results at the
+    end: the folder, or the nearest one above it that exists, must be a folder that can be written."""
     folder = path.parent if path.suffix == ".json" else path
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CommandError(f"cannot write results into {folder} ({error.strerror}); pass --output_path a folder you can write to") from None
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"cannot write results into {folder} (Permission denied); pass --output_path a folder you can write to")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = (
+        f"{existing} is not a folder" if not existing.is_dir()
+        else "Permission denied" if not os.access(existing, os.W_OK | os.X_OK)
+        else None
+    )  # fmt: skip
+    if problem:
+        raise CommandError(f"cannot write results into {folder} ({problem}); pass --output_path a folder you can write to")
 
 
 def _check_results_folder(tracker: Any, config: Any) -> None:

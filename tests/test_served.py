@@ -342,7 +342,13 @@ def _resps(samples: list[dict[str, Any]]) -> dict[tuple[int, str], list[str]]:
 
 
 def _journal_rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The generations a journal holds (the lines after its head, which records what made them)."""
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:  # a journal opened a moment ago
+        return []
+    head, *rows = lines
+    assert head["journal"]["model_args"]["model"] == SERVED_NAME
+    return rows
 
 
 def _golds(shared_data: Path) -> list[str]:
