@@ -63,6 +63,7 @@ class FileKind:
 
     @property
     def row_fix(self) -> str:
+        """What to do about one bad line or field."""
         return self.line_fix or self.fix
 
 
@@ -274,6 +275,8 @@ class PublishedScore(Struct):
 
 
 class PresetMetadata(Struct):
+    """A preset's metadata: the published scores it reproduces (its other keys go to the tasks)."""
+
     reproduces: list[PublishedScore] = []
 
 
