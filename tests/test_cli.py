@@ -94,6 +94,7 @@ def test_include_path_adds_a_folder_of_tasks_beside_these(tmp_path):
         'doc_to_text: "{{problem}}"\n'
         'doc_to_target: "{{answer}}"\n'
         "generation_kwargs:\n  until: []\n"
+        "filter_list:\n  - name: first\n    filter:\n      - function: take_first\n"
         "metric_list:\n  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n",
         encoding="utf-8",
     )
@@ -107,12 +108,16 @@ def test_include_path_adds_a_folder_of_tasks_beside_these(tmp_path):
         "run", "--model", "replay", "--model_args", f"path={saved}", "--tasks", "math500_question_only,my_math500",
         # A metadata key of the user's own task is no error beside these tasks.
         "--include_path", str(folder), "--limit", "1", "--metadata", json.dumps({"data_dir": str(SHARED_DATA), "my_setting": 1}),
-        "--output_path", str(out),
+        "--output_path", str(out), "--log_samples",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     (results_file,) = out.rglob("results_*.json")
-    results = json.loads(results_file.read_text())["results"]
-    assert results["my_math500"]["exact_match,none"] == 0.0
+    written = json.loads(results_file.read_text())
+    results = written["results"]
+    assert results["my_math500"]["exact_match,first"] == 0.0
+    # Its samples file is lm-eval's plain kind, which these tasks' analysis does not read: no breakdown, said so.
+    assert list(written["breakdowns"]) == ["math500_question_only"]
+    assert "my_math500: no per-level breakdown (" in result.stderr
     assert results["math500_question_only"]["accuracy,extract"] == 1.0
     assert "my_math500" in result.stdout and "math500_question_only" in result.stdout
 
