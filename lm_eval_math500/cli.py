@@ -55,11 +55,13 @@ def run_help() -> str:
     return (
         f"{PROG} run ARGS is lm-eval's run with this package's tasks included (a --include_path adds a folder\n"
         "beside them), one more model, replay, --repeats N (samples per problem, the same as --metadata\n"
-        "'{\"repeats\": N}') and --journal FILE (keep every generation in FILE, resume from it). It prints one\n"
-        "row per task and filter, the verdict first.\n\n"
+        "'{\"repeats\": N}') and --journal FILE (keep every generation in FILE, resume from it; a journal made\n"
+        "by another model, server, chat template or system instruction stops the run, unless --journal-reuse\n"
+        "is given). It prints one row per task and filter, the verdict first.\n\n"
         "--model replay answers each request with a generation saved earlier for the same problem, so saved\n"
         "outputs are re-graded by these tasks. It reads lm-eval samples files, this package's export, CS336 /\n"
-        "Dr. GRPO results.jsonl (prompt + response) and Qwen2.5-Math outputs (question + code), e.g.\n"
+        "Dr. GRPO results.jsonl (prompt + response), Qwen2.5-Math outputs (question + code) and journals;\n"
+        "each task of the run draws on them by itself (one file replays through math500_all), e.g.\n"
         f"  {PROG} run --model replay --model_args path=runs/results.jsonl,keep_stop=True --tasks math500_r1zero\n"
         "Its --model_args:\n"
         f"{arguments}\n\n"
@@ -89,7 +91,7 @@ def run_lm_eval(args: list[str]) -> None:
     if "-h" in args or "--help" in args:
         print(run_help())
     args, n = _take_repeats(args)
-    if "--journal" in args:
+    if "--journal" in args or "--journal-reuse" in args:
         args = _journaled(args)
     options = parser.parse_args(args)
     for name, service in _NOT_DRIVEN.items():
@@ -113,31 +115,47 @@ def _evaluate(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.breakdown import add_breakdowns
     from lm_eval_math500.analysis.summary import results_table
     from lm_eval_math500.harness.datasets import DataUnavailableError
-    from lm_eval_math500.harness.journal import UnansweredRequestsError
+    from lm_eval_math500.harness.input_files import InputFileError
+    from lm_eval_math500.harness.journal import JournalIdentityError, UnansweredRequestsError, check_journal
+    from lm_eval_math500.harness.output_paths import UnsafeNameError
     from lm_eval_math500.harness.replay import MissingGenerationError, ReplayInputError, check_arguments, run_name
     from lm_eval_math500.harness.task import MetadataError, check_keys
 
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as lm-eval's own run sets it
-    setup_logging()
-    started = time.time()
     try:
+        # The files the model reads are checked before lm-eval loads anything.
         if options.model == "replay":
             options.model_args = options.model_args or {}
             check_arguments(options.model_args)
             # lm-eval names the output folder after model_args' "model" (else "path", which for a
             # relative path gives a hidden "..__..." folder): name it after the file.
-            options.model_args.setdefault("model", run_name(options.model_args["path"]))
+            options.model_args["model"] = run_name(options.model_args["path"], options.model_args.get("model"))
+        if options.model == "journal":
+            if not {"backend", "journal"} <= set(options.model_args or {}):
+                raise CommandError("--model journal needs --model_args backend=NAME,journal=FILE (or use --journal FILE)")
+            check_journal(options.model_args, options.system_instruction)
+        if options.output_path:
+            _check_output_path(Path(options.output_path))
+        setup_logging()
+        started = time.time()
         config = EvaluatorConfig.from_cli(options)
         config.include_path = _include_paths(config.include_path)
-        task_manager = config.process_tasks(config.metadata)
-        if all(_is_ours(task_manager, task) for task in config.tasks):
-            check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
         tracker_args = dict(config.hf_hub_log_args)
         if config.output_path:
             tracker_args["output_path"] = config.output_path
         if os.environ.get("HF_TOKEN"):
             tracker_args["token"] = os.environ["HF_TOKEN"]
         tracker = EvaluationTracker(**tracker_args)
+        if config.output_path:
+            if config.output_path != options.output_path:  # named by a --config file
+                _check_output_path(Path(config.output_path))
+            if Path(config.output_path).suffix != ".json":  # else lm-eval names the file itself
+                _check_results_folder(tracker, config)
+        task_manager = config.process_tasks(config.metadata)
+        if all(_is_ours(task_manager, task) for task in config.tasks):
+            check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
+        if config.model == "journal":  # the run's settings that make up the journal's identity
+            config.model_args.update(system_instruction=config.system_instruction, apply_chat_template=config.apply_chat_template)
         seeds = config.seed or [None] * 4
         results = simple_evaluate(
             model=config.model,
@@ -171,7 +189,10 @@ def _evaluate(options: argparse.Namespace) -> None:
             confirm_run_unsafe_code=config.confirm_run_unsafe_code,
             metadata=config.metadata,
         )
-    except (ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError, MetadataError) as error:
+    except (
+        ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError, MetadataError,
+        InputFileError, JournalIdentityError, UnsafeNameError,
+    ) as error:  # fmt: skip
         raise CommandError(str(error)) from None
     except ValueError:
         _check_task_names(options.tasks or [], _include_paths(options.include_path))
@@ -196,6 +217,40 @@ def _evaluate(options: argparse.Namespace) -> None:
     add_breakdowns(config.output_path, since=started)
 
 
+def _check_output_path(path: Path) -> None:
+    """Stop before the run when --output_path cannot be written, rather than lose its results at the
+    end: the folder, or the nearest one above it that exists, must be a folder that can be written."""
+    folder = path.parent if path.suffix == ".json" else path
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = (
+        f"{existing} is not a folder" if not existing.is_dir()
+        else "Permission denied" if not os.access(existing, os.W_OK | os.X_OK)
+        else None
+    )  # fmt: skip
+    if problem:
+        raise CommandError(f"cannot write results into {folder} ({problem}); pass --output_path a folder you can write to")
+
+
+def _check_results_folder(tracker: Any, config: Any) -> None:
+    """Stop before the run when the folder lm-eval would file the results under (named after the
+    model's arguments) is not one folder inside --output_path, e.g. for ``pretrained=..``."""
+    from lm_eval_math500.harness.output_paths import is_component
+
+    names = tracker.general_config_tracker
+    names.log_experiment_args(
+        model_source=config.model, model_args=config.model_args, system_instruction=None, chat_template=None,
+        fewshot_as_multiturn=False,
+    )  # fmt: skip
+    if not is_component(names.model_name_sanitized):
+        raise CommandError(
+            f"lm-eval would file the results under {names.model_name_sanitized!r}, which is not a folder inside "
+            "--output_path; name the model with a folder name (lm-eval takes it from peft, delta, pretrained, "
+            "model or path in --model_args)"
+        )
+
+
 def _is_ours(task_manager: Any, task: Any) -> bool:
     """Whether ``task`` (as ``EvaluatorConfig.process_tasks`` resolved it) is one of this package's tasks or groups."""
     entry = task_manager.task_index.get(task) if isinstance(task, str) else None
@@ -210,17 +265,23 @@ def _include_paths(given: str | list[str] | None) -> list[str]:
 
 
 def _journaled(args: list[str]) -> list[str]:
-    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``."""
+    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``
+    (and ``journal_reuse=True`` for ``--journal-reuse``)."""
+    reuse = "--journal-reuse" in args
+    args = [arg for arg in args if arg != "--journal-reuse"]
+    if "--journal" not in args:
+        raise CommandError("--journal-reuse goes with --journal FILE: it takes that journal's generations anyway")
     at = args.index("--journal")
     if at + 1 == len(args) or args[at + 1].startswith("-"):
-        raise CommandError("--journal needs a file name, e.g. --journal run.journal.jsonl")
+        raise CommandError("--journal needs a file name, e.g. --journal MODEL__TASK.journal.jsonl")
     path, args = args[at + 1], args[:at] + args[at + 2 :]
     for flag in ("--model", "-M"):
         if flag in args:
             at = args.index(flag)
             backend = args[at + 1]
             args = args[:at] + ["--model", "journal"] + args[at + 2 :]
-            return [*args, "--model_args", json.dumps({"backend": backend, "journal": path})]
+            journal = {"backend": backend, "journal": path, **({"journal_reuse": True} if reuse else {})}
+            return [*args, "--model_args", json.dumps(journal)]
     raise CommandError("--journal needs the backend named with --model on the command line")
 
 
@@ -263,16 +324,25 @@ def _regraded(options: argparse.Namespace) -> None:
 
 def _export(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.export import export_rows
-    from lm_eval_math500.analysis.samples import RunReadError
 
-    try:
-        rows = export_rows(options.samples, options.filter, regrade=options.regrade)
-    except RunReadError as error:
-        raise CommandError(str(error)) from None
+    rows = export_rows(options.samples, options.filter, regrade=options.regrade)
     with _output(options.output) as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     _regraded(options)
+
+
+@contextlib.contextmanager
+def _input_errors() -> Iterator[None]:
+    """A bad input file or run folder, read by any command but ``run``, as a :class:`CommandError`."""
+    from lm_eval_math500.analysis.samples import RunReadError
+    from lm_eval_math500.harness.input_files import InputFileError
+    from lm_eval_math500.harness.output_paths import UnsafeNameError
+
+    try:
+        yield
+    except (RunReadError, InputFileError, UnsafeNameError) as error:
+        raise CommandError(str(error)) from None
 
 
 @contextlib.contextmanager
@@ -294,9 +364,15 @@ def _read_response(source: str) -> str:
     if source == "-":
         return sys.stdin.read()
     path = Path(source)
+    fix = "pass --response-file FILE, or - for standard input"
+    if path.is_dir():
+        raise CommandError(f"response file {source} is a folder; {fix}")
     if not path.is_file():
-        raise CommandError(f"response file {source} does not exist; pass --response-file FILE, or - for standard input")
-    return path.read_text(encoding="utf-8", errors="replace")
+        raise CommandError(f"response file {source} does not exist; {fix}")
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise CommandError(f"cannot read response file {source} ({error.strerror}); {fix}") from None
 
 
 def _grade(options: argparse.Namespace) -> None:
@@ -325,17 +401,22 @@ class _Parser(argparse.ArgumentParser):
 def _reproduce(options: argparse.Namespace) -> None:
     """Run a preset (or print its command), or set a finished run against the preset's published scores."""
     from lm_eval_math500.analysis import reproduce
-    from lm_eval_math500.analysis.samples import RunReadError, read_run
+    from lm_eval_math500.analysis.samples import find_results, read_run
 
+    if (options.preset is None) == (options.preset_file is None):
+        raise CommandError(
+            f"reproduce takes a preset name or --preset-file PATH.yaml, one of the two; the names are "
+            f"{', '.join(reproduce.preset_names())}"
+        )
     try:
-        preset = reproduce.load_preset(options.preset)
-        if options.compare:
-            comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
-            print(reproduce.format_comparisons(preset, comparisons))
-            _regraded(options)
-            return
-    except (ValueError, RunReadError) as err:
-        raise CommandError(str(err)) from None
+        preset = reproduce.load_preset(options.preset) if options.preset is not None else reproduce.load_preset_file(options.preset_file)
+    except ValueError as error:  # an unknown name, a file that is no preset
+        raise CommandError(str(error)) from None
+    if options.compare:
+        comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
+        print(reproduce.format_comparisons(preset, comparisons))
+        _regraded(options)
+        return
     if options.model_args is None:
         raise CommandError("reproduce needs --model_args pretrained=MODEL to run, or --compare RUN_FOLDER")
     output_path = options.output_path or f"runs/{preset.name}"
@@ -345,40 +426,49 @@ def _reproduce(options: argparse.Namespace) -> None:
         model=options.model,
         model_args=options.model_args,
         output_path=output_path,
-        metadata=json.loads(options.metadata) if options.metadata else None,
+        metadata=_metadata(options.metadata),
     )
     if options.dry_run:
         print(reproduce.shell_line(argv))
         return
+    started = time.time()
     run_lm_eval(argv[2:])
-    print(reproduce.format_comparisons(preset, reproduce.compare(preset, read_run(output_path))))
+    run = read_run(find_results(output_path, since=started))
+    print(reproduce.format_comparisons(preset, reproduce.compare(preset, run)))
+
+
+def _metadata(text: str | None) -> dict[str, Any] | None:
+    """``--metadata`` as the JSON object it must be."""
+    if text is None:
+        return None
+    fix = "pass --metadata a JSON object, e.g. '{\"data_dir\": \"DIR\"}'"
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise CommandError(f"--metadata is not JSON ({getattr(error, 'msg', 'nested too deeply')}); {fix}") from None
+    if not isinstance(value, dict):
+        kind = {list: "a JSON list", str: "a JSON string", bool: "true or false", type(None): "null"}.get(type(value), "a number")
+        raise CommandError(f"--metadata is {kind}, not a JSON object; {fix}")
+    return value
 
 
 def _report(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.report import write_report
-    from lm_eval_math500.analysis.samples import RunReadError
 
-    try:
-        print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
-    except RunReadError as error:
-        raise CommandError(str(error)) from None
+    print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
     _regraded(options)
 
 
 def _compare(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.compare import write_comparison
-    from lm_eval_math500.analysis.samples import RunReadError
 
     plot = options.plot or (str(Path(options.out).with_suffix(".png")) if options.out else "compare.png")
     if not plot.endswith(".png"):
         raise CommandError(f"--plot {plot} is not a .png file name; pass --plot NAME.png (the SVG goes beside it)")
-    try:
-        text = write_comparison(
-            options.run_a, options.run_b, task=options.task, filter_name=options.filter,
-            task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot, regrade=options.regrade,
-        )  # fmt: skip
-    except RunReadError as error:
-        raise CommandError(str(error)) from None
+    text = write_comparison(
+        options.run_a, options.run_b, task=options.task, filter_name=options.filter,
+        task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot, regrade=options.regrade,
+    )  # fmt: skip
     print(text)
     _regraded(options)
 
@@ -433,7 +523,8 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce",
         help="run a preset of published settings, or compare a finished run with its published scores",
     )
-    repro.add_argument("preset", help="a preset name (a file in the package's presets/ folder without .yaml)")
+    repro.add_argument("preset", nargs="?", help="a preset name: one of the package's presets (a file in its presets/ folder, without .yaml)")
+    repro.add_argument("--preset-file", metavar="PATH.yaml", help="a preset YAML file of your own, instead of a name")
     repro.add_argument("--model", default="vllm", help="lm-eval backend (default: vllm)")
     repro.add_argument("--model_args", help="e.g. pretrained=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
     repro.add_argument("--metadata", help="JSON merged into the preset's metadata, e.g. '{\"data_dir\": \"DIR\"}'")
@@ -469,7 +560,8 @@ def _dispatch(argv: list[str]) -> None:
         run_lm_eval(argv[1:])
         return
     options = _parser().parse_args(argv)
-    options.handler(options)
+    with _input_errors():
+        options.handler(options)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -46,12 +48,28 @@ def console_script(name: str) -> str:
 SHARED_DATA = shared_data_folder()
 
 
-def data_unavailable(what: str) -> NoReturn:
-    """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
-    message = f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)"
+def unavailable(message: str) -> NoReturn:
+    """Skip the test with the one line ``message``; under CI (``CI=true``) fail it instead."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def data_unavailable(what: str) -> NoReturn:
+    """Skip the test with one line saying what to set; under CI (``CI=true``) fail it instead."""
+    unavailable(f"{what}; set {SHARED_DATA_ENV}=DIR to the shared data folder (default ../shared/data)")
+
+
+def vllm_importable() -> bool:
+    """Whether this interpreter can import vllm (without importing it, which takes seconds)."""
+    return importlib.util.find_spec("vllm") is not None
+
+
+@pytest.fixture(scope="session")
+def vllm_installed() -> None:
+    """For tests that run vLLM: skipped with one line where vllm is not importable, failed under CI."""
+    if not vllm_importable():
+        unavailable(f"needs vllm, which {sys.executable} cannot import; pip install vllm to run it")
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +121,26 @@ def offline_env() -> dict[str, str]:
     # Data must come from what each test passes explicitly, not from the caller's shell.
     env.pop("LM_EVAL_MATH500_DATA_DIR", None)
     return env
+
+
+SMALL_RUN_SOURCE = "published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, offline_env: dict[str, str]) -> Path:
+    """The --output_path folder of a finished 6-problem run of math500_r1zero with its samples file
+    (CS336's base-model generations replayed), for tests that take a real run apart."""
+    out = tmp_path_factory.mktemp("small_run")
+    subprocess.run(
+        [
+            console_script("lm-eval-math500"), "run", "--model", "replay",
+            "--model_args", f"path={shared_data / SMALL_RUN_SOURCE},keep_stop=True,model=cs336_base",
+            "--tasks", "math500_r1zero", "--limit", "6", "--metadata", json.dumps({"data_dir": str(shared_data)}),
+            "--output_path", str(out), "--log_samples",
+        ],
+        check=True, env=offline_env, capture_output=True,
+    )  # fmt: skip
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ def inputs(tmp_path_factory) -> Path:
     )
     (folder / "saved.jsonl").write_text(json.dumps({"problem": ONE_PROBLEM, "response": "\\boxed{1}"}) + "\n")
     (folder / "results.json").write_text(json.dumps({"results": {}}, indent=2))
+    (folder / "empty.jsonl").write_text("")
     return folder
 
 
@@ -57,8 +58,20 @@ RUN_ERRORS = [
     ),
     (
         ["--model_args", "path=INPUTS/bad_line.jsonl"],
-        "INPUTS/bad_line.jsonl:2 is not JSON (Expecting property name enclosed in double quotes); "
-        "each line of a replay file must be one JSON object",
+        "INPUTS/bad_line.jsonl:2: the line is not JSON (object keys must be strings at column 2); each line of a replay file "
+        "is one JSON object with a problem and its generations (`lm-eval-math500 run --help` lists the layouts it reads)",
+    ),
+    (
+        ["--model_args", "path=INPUTS/empty.jsonl"],
+        "INPUTS/empty.jsonl is empty; pass a saved-generations JSONL as --model_args path=FILE",
+    ),
+    (
+        ["--model_args", "path=INPUTS"],
+        "INPUTS is a folder, not a replay file; pass a saved-generations JSONL as --model_args path=FILE",
+    ),
+    (
+        ["--model_args", "path=INPUTS/saved.jsonl,model=.."],
+        "the replay model= name '..' cannot be a file name; rename it to letters, digits, '_', '-' or '.'",
     ),
     (
         ["--model_args", "pth=INPUTS/saved.jsonl"],
@@ -148,12 +161,17 @@ EXPORT_ERRORS = [
     ),
     (
         "results.json",
-        "INPUTS/results.json is not a samples file (line 1 is not JSON); "
+        "INPUTS/results.json:1: the line is not JSON (it ends inside a value); "
         "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
     ),
     (
         "saved.jsonl",
-        "INPUTS/saved.jsonl is not a samples file (line 1 has no doc_id, doc, filter, resps, filtered_resps); "
+        "INPUTS/saved.jsonl:1: doc_id is missing; "
+        "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
+    ),
+    (
+        "",
+        "INPUTS is a folder, not a samples file; "
         "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples",
     ),
 ]
@@ -161,7 +179,7 @@ EXPORT_ERRORS = [
 
 @pytest.mark.parametrize(("name", "expected"), EXPORT_ERRORS)
 def test_export_of_a_file_that_is_not_a_samples_file_is_one_line(inputs, name, expected):
-    result = run_cli("export", str(inputs / name))
+    result = run_cli("export", str(inputs / name) if name else str(inputs))
     assert error_line(result) == f"{PROG}: error: " + expected.replace("INPUTS", str(inputs))
 
 

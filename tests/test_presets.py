@@ -158,3 +158,35 @@ def test_the_r1_distill_example_prints_the_one_gpu_vllm_command():
     model_args = dict(item.split("=", 1) for item in argv[argv.index("--model_args") + 1].split(","))
     assert model_args["pretrained"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
     assert int(model_args["max_model_len"]) > load_preset("r1_distill_qwen").config["gen_kwargs"]["max_gen_toks"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["cs336_r1zero", "--metadata", "{not json"], "--metadata is not JSON (Expecting property name enclosed in double quotes)"),
+        (["cs336_r1zero", "--metadata", '["data_dir"]'], "--metadata is a JSON list, not a JSON object"),
+        (["cs336_r1zero", "--metadata", "[" * 100_000], "--metadata is not JSON (nested too deeply)"),
+    ],
+)
+def test_bad_metadata_is_one_line(args, message):
+    result = run_cli("reproduce", *args, "--model_args", "pretrained=x", "--dry-run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"lm-eval-math500: error: {message}; pass --metadata a JSON object, e.g. '{{\"data_dir\": \"DIR\"}}'\n"
+
+
+def test_a_name_and_a_preset_file_together_or_neither_are_refused(tmp_path):
+    for args in ([], ["cs336_r1zero", "--preset-file", str(load_preset("cs336_r1zero").path)]):
+        result = run_cli("reproduce", *args, "--dry-run", "--model_args", "pretrained=x")
+        assert result.returncode == 2
+        assert result.stderr.startswith("lm-eval-math500: error: reproduce takes a preset name or --preset-file PATH.yaml, one of the two")
+
+
+def test_a_preset_file_with_a_published_score_of_the_wrong_type_names_it(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text(load_preset("cs336_r1zero").path.read_text(encoding="utf-8").replace("score: 2.6", 'score: "2.6"'), encoding="utf-8")
+    result = run_cli("reproduce", "--preset-file", str(own), "--dry-run", "--model_args", "pretrained=x")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"lm-eval-math500: error: {own}: metadata.reproduces[0].score is a string, not a number; "
+        "pass --preset-file a YAML preset laid out as the package's presets/*.yaml\n"
+    )

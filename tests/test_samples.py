@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,10 +36,30 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, offline
     return out
 
 
-def test_the_newest_results_file_is_found_below_the_output_folder(run_dir: Path):
+def test_the_results_file_is_found_below_the_output_folder(run_dir: Path):
     found = find_results(run_dir)
     assert found.name.startswith("results_") and found.suffix == ".json"
     assert find_results(found) == found
+
+
+def test_a_folder_of_several_runs_is_refused_with_their_list(run_dir: Path, tmp_path: Path):
+    """A folder of two models' runs, one of them run twice: which one is meant is the user's to say."""
+    (results,) = run_dir.rglob("results_*.json")
+    copies = [tmp_path / "model-a" / results.name, tmp_path / "model-b" / results.name, tmp_path / "model-b" / "results_2027.json"]
+    for copy in copies:
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(results.read_bytes())
+    with pytest.raises(RunReadError) as refused:
+        read_run(tmp_path)
+    listed = ", ".join(str(copy.relative_to(tmp_path)) for copy in sorted(copies, key=lambda p: (p.name, str(p))))
+    assert str(refused.value) == (
+        f"{tmp_path} holds 3 runs ({listed}); name one: pass its results file or the folder that holds only it"
+    )
+    assert read_run(tmp_path / "model-a").results_file == copies[0]
+    # A run written since a time is found among older ones (as reproduce finds the run it just made).
+    an_hour_ago = time.time() - 3600
+    os.utime(copies[1], (an_hour_ago, an_hour_ago))
+    assert find_results(tmp_path / "model-b", since=an_hour_ago + 60) == copies[2]
 
 
 def test_tasks_filters_and_aggregates_come_from_the_results_file(run_dir: Path):
@@ -166,5 +188,51 @@ def test_a_file_that_is_not_a_samples_file_is_refused(run_dir: Path, tmp_path: P
     bogus.write_text('{"prompt": "x"}\n')
     task = run.task()
     broken = type(task)(task.name, task.results, task.config, bogus)
-    with pytest.raises(RunReadError, match="is not a samples file"):
+    with pytest.raises(RunReadError) as refused:
         broken.problems()
+    assert str(refused.value) == (
+        f"{bogus}:1: doc_id is missing; pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
+    )
+
+
+# (what a row of the samples file has instead, the line that says so); nothing is coerced.
+WRONG_ROWS = [
+    (lambda row: {**row, "resps": "abc"}, "resps is a string, not a list"),
+    (lambda row: {**row, "accuracy": "yes"}, "accuracy is a string, not a number"),
+    (lambda row: {**row, "doc": {**row["doc"], "answer": 7}}, "doc.answer is an integer, not a string"),
+    (lambda row: {**row, "doc_id": "0"}, "doc_id is a string, not an integer"),
+    (
+        lambda row: {**row, "filtered_resps": [[json.dumps({**json.loads(row["filtered_resps"][0][0]), "correct": "yes"})]]},
+        "filtered_resps[0][0].correct is a string, not true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rewrite", "message"), WRONG_ROWS)
+def test_a_value_of_the_wrong_type_is_an_error_not_coerced(run_dir: Path, tmp_path: Path, rewrite, message):
+    shutil.copytree(run_dir, tmp_path / "run")
+    (samples,) = (tmp_path / "run").rglob("samples_*.jsonl")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    rows[3] = rewrite(rows[3])
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(RunReadError) as refused:
+        read_run(tmp_path / "run").task().problems(rows[3]["filter"])
+    assert str(refused.value).startswith(f"{samples}:4: {message}; ")
+
+
+def test_a_results_value_that_is_not_a_number_is_named(run_dir: Path, tmp_path: Path):
+    shutil.copytree(run_dir, tmp_path / "run")
+    (results,) = (tmp_path / "run").rglob("results_*.json")
+    raw = json.loads(results.read_text())
+    raw["results"]["math500_r1zero"]["accuracy,tags"] = "yes"
+    results.write_text(json.dumps(raw))
+    with pytest.raises(RunReadError) as refused:
+        read_run(results)
+    assert str(refused.value) == (
+        f"{results}: results.math500_r1zero.accuracy,tags is a string, not a number; "
+        "pass the results_<time>.json of a finished lm-eval run, or its --output_path folder"
+    )
+    raw["results"]["math500_r1zero"]["accuracy,tags"] = "N/A"  # lm-eval's own word for a value it has not
+    results.write_text(json.dumps(raw))
+    with pytest.raises(RunReadError, match=r"task math500_r1zero has no value of 'accuracy,tags' \(the results file says 'N/A'\)"):
+        read_run(results).task().value("accuracy", "tags")

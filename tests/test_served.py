@@ -71,7 +71,7 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def vllm_server(tiny_model, offline_env, tmp_path_factory) -> Iterator[Server]:
+def vllm_server(vllm_installed, tiny_model, offline_env, tmp_path_factory) -> Iterator[Server]:
     """vLLM's own OpenAI-compatible server on 127.0.0.1, started once and always stopped."""
     port = _free_port()
     folder = tmp_path_factory.mktemp("vllm_server")
@@ -129,6 +129,7 @@ class Proxy:
     connection is closed without a reply), ``"slow"`` (the reply comes after ``slow_seconds``,
     past the client's timeout). After ``fail_after`` answered requests every request gets a 503;
     after ``hold_after`` answered requests further requests are held unanswered until the proxy stops.
+    ``port`` is a free one unless given (a resumed run reaches the server at the same address).
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class Proxy:
         fail_after: int | None = None,
         hold_after: int | None = None,
         slow_seconds: float = 8.0,
+        port: int = 0,
     ) -> None:
         self.upstream_port = upstream_port
         self.faults = list(faults)
@@ -149,7 +151,7 @@ class Proxy:
         self.answered: list[Exchange] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -340,7 +342,13 @@ def _resps(samples: list[dict[str, Any]]) -> dict[tuple[int, str], list[str]]:
 
 
 def _journal_rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The generations a journal holds (the lines after its head, which records what made them)."""
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:  # a journal opened a moment ago
+        return []
+    head, *rows = lines
+    assert head["journal"]["model_args"]["model"] == SERVED_NAME
+    return rows
 
 
 def _golds(shared_data: Path) -> list[str]:
@@ -472,8 +480,9 @@ def test_killed_run_resumes_sending_only_what_the_journal_lacks(vllm_server, sha
     assert 10 <= kept < total and len(_journal_rows(journal)) == kept
     assert not (tmp_path / "first" / "output").exists()  # killed before any results
 
-    # The same run again (in this process, to spare a second start-up of the lm-eval command).
-    with Proxy(vllm_server.port) as proxy:
+    # The same run again (in this process, to spare a second start-up of the lm-eval command), at
+    # the same address: the base_url is part of the journal's identity.
+    with Proxy(vllm_server.port, port=proxy.port) as proxy:
         model_args = {"backend": "local-completions", "journal": str(journal), **_completions_args(proxy, vllm_server)}
         results = _evaluate("journal", model_args, [SAMPLED_TASK], shared_data, include=sampled_tasks)
     assert proxy.posts == len(proxy.answered) == total - kept  # only what the journal lacked
@@ -518,3 +527,18 @@ def test_a_server_that_keeps_failing_ends_in_one_line_and_keeps_the_answered(vll
     # The journal holds exactly the replies the proxy delivered, nothing else.
     delivered = sorted(exchange.reply["choices"][0]["text"] for exchange in proxy.answered)
     assert sorted(row["response"] for row in _journal_rows(journal)) == delivered
+
+
+def test_without_vllm_these_tests_skip_with_one_line_and_fail_under_ci(tmp_path, offline_env):
+    """With vllm hidden from the interpreter, every test here that needs it is skipped with its reason;
+    under CI=true each one fails instead."""
+    (tmp_path / "sitecustomize.py").write_text('import sys\nsys.modules["vllm"] = None  # import vllm fails\n')
+    env = {**offline_env, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), offline_env.get("PYTHONPATH")]))}
+    this = f"{Path(__file__).name}::{test_without_vllm_these_tests_skip_with_one_line_and_fail_under_ci.__name__}"
+    argv = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", __file__, "--deselect", f"tests/{this}"]
+    reason = f"needs vllm, which {sys.executable} cannot import; pip install vllm to run it"
+    skipped = subprocess.run(argv, env={**env, "CI": "false"}, capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=600)
+    summary = [line for line in skipped.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skipped.returncode == 0 and summary and all(line.endswith(reason) for line in summary), skipped.stdout[-3000:]
+    failed = subprocess.run(argv, env={**env, "CI": "true"}, capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=600)
+    assert failed.returncode == 1 and reason in failed.stdout and "SKIPPED" not in failed.stdout, failed.stdout[-3000:]

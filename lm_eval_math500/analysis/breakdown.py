@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import fmean, stdev
 from typing import Any
 
-from lm_eval_math500.analysis.samples import RESULTS_GLOB, Logged, TaskRun, read_run
+from lm_eval_math500.analysis.samples import RESULTS_GLOB, Logged, RunReadError, TaskRun, read_run
 
 GROUPINGS = ("level", "subject")
 BREAKDOWNS_KEY = "breakdowns"
@@ -66,7 +66,11 @@ def breakdowns(results_file: Path) -> dict[str, Any]:
         if task.samples_file is None:
             log.warning("%s: no samples file, so no per-level breakdown (add --log_samples)", name)
             continue
-        table = task_breakdowns(task)
+        try:
+            table = task_breakdowns(task)
+        except RunReadError as error:  # a task of another kind beside these (its samples file is no samples file of theirs)
+            log.warning("%s: no per-level breakdown (%s)", name, error)
+            continue
         if table:
             found[name] = table
     return found

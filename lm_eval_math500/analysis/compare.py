@@ -99,7 +99,7 @@ def side(run: Run, task: str | None, filter_name: str | None, other: Run | None 
         raise RunReadError(
             f"task {chosen.name} has no filter {filter_name!r}; pass --filter (or --filter-b) one of {', '.join(chosen.filters)}"
         )
-    return Side(run, chosen, filter_name or chosen.filters[0])
+    return Side(run, chosen, filter_name or chosen.first_filter)
 
 
 def pairs(a: Side, b: Side) -> tuple[list[Pair], int, int]:
@@ -352,15 +352,22 @@ def write_comparison(
     regrade: bool = False,
 ) -> str:
     """The Markdown summary; writes the figure to ``plot`` (PNG, and SVG beside it) and, with
-    ``out``, one JSON line per paired problem there."""
+    ``out``, one JSON line per paired problem there. A file that cannot be written is a
+    :class:`RunReadError` naming it."""
     numbers, paired, text, (a, b) = compare_runs(
         path_a, path_b, task=task, filter_name=filter_name, task_b=task_b, filter_b=filter_b, regrade=regrade
     )
     plot = Path(plot)
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    draw(numbers, a, b, plot.parent, plot.name.removesuffix(".png"))
+    try:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        draw(numbers, a, b, plot.parent, plot.name.removesuffix(".png"))
+    except OSError as error:
+        raise RunReadError(f"cannot write the figure {plot} ({error.strerror}); pass --plot a .png path in a writable folder") from None
     if out:
-        with open(out, "w", encoding="utf-8") as handle:
-            for row in problem_rows(paired):
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        try:
+            with open(out, "w", encoding="utf-8") as handle:
+                for row in problem_rows(paired):
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        except OSError as error:
+            raise RunReadError(f"cannot write {out} ({error.strerror}); pass --out a file path in a writable folder") from None
     return text + f"\n\nFigure: {plot} (and {plot.with_suffix('.svg').name})"

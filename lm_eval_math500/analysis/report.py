@@ -24,8 +24,9 @@ from tqdm import tqdm
 from lm_eval_math500.analysis import plots
 from lm_eval_math500.analysis.efficiency import MEASURES, efficiency_tables, measure
 from lm_eval_math500.analysis.intervals import bootstrap_means, interval_name, mean_interval, verdict_cell, wilson
-from lm_eval_math500.analysis.samples import Problem, Run, TaskRun, read_run
+from lm_eval_math500.analysis.samples import Problem, Run, RunReadError, TaskRun, read_run
 from lm_eval_math500.analysis.tokens import TokenCounter, model_tokenizer_name, token_counter
+from lm_eval_math500.harness.output_paths import path_component
 from lm_eval_math500.harness.sampling import (
     CORRECT,
     MONTE_CARLO_SEED,
@@ -117,7 +118,7 @@ class Budget:
 
 def run_budget(run: Run, task: TaskRun, problems: Sequence[Problem]) -> Budget:
     """The budget the run really had: none for a replay (the saved generations had their own)."""
-    config = run.raw.get("config", {})
+    config = run.raw.get("config") or {}
     model = config.get("model")
     args = config.get("model_args")
     if model == "journal" and isinstance(args, Mapping):
@@ -292,8 +293,9 @@ def filter_report(
 
 
 def draw(numbers: Mapping[str, Any], problems: Sequence[Problem], lengths: Lengths, budget: Budget, caption: plots.Caption, folder: Path) -> list[str]:
-    """Every plot of one task under one filter; returns the file names written (PNG and SVG)."""
-    stem = f"{caption.task}_{caption.filter_name}"
+    """Every plot of one task under one filter; returns the file names written (PNG and SVG), each
+    named after the task and filter made one path component."""
+    stem = path_component(f"{caption.task}_{caption.filter_name}", "the task and filter name")
     metric = numbers["verdict_metric"]
     samples = numbers["samples_per_problem"]
     value = f"{metric} (avg@{samples})" if samples > 1 else metric
@@ -343,6 +345,8 @@ def build_report(
     report: dict[str, Any] = {"results_file": str(run.results_file), "model": run.model, "tasks": {}}
     read: dict[tuple[str, str], tuple[list[Problem], list[list[int]]]] = {}
     for name, task in run.tasks.items():
+        if not task.filters:  # none of these tasks'
+            raise RunReadError(f"task {name} of {run.results_file} has no filters; report a run of these tasks")
         entry: dict[str, Any] = {"repeats": task.repeats, "max_gen_toks": task.generation_kwargs.get("max_gen_toks"), "filters": {}, "plots": []}
         lengths = None
         for filter_name in task.filters:
@@ -482,15 +486,27 @@ def write_report(
     run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None, regrade: bool = False
 ) -> Path:
     """Write ``report.md``, ``report.json``, ``report.html`` and the plots for the run at
-    ``run_path``; return report.md. With ``regrade`` its responses are graded again with today's grader."""
+    ``run_path``; return report.md. With ``regrade`` its responses are graded again with today's grader.
+
+    Every file goes into ``out_dir`` (default: the results file's folder), plots named after
+    their task and filter made one path component. A folder holding several runs is refused with
+    their list (:func:`~lm_eval_math500.analysis.samples.find_results`): a report is one run's,
+    and runs side by side are what ``compare`` pairs problem by problem. A folder that cannot be
+    written is a :class:`RunReadError` naming it.
+    """
     from lm_eval_math500.analysis.report_html import write_html
 
     run = read_run(run_path, regrade=regrade)
     out = Path(out_dir) if out_dir else run.results_file.parent
-    counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config", {})))
-    report, problems = build_report(run, out, counter)
-    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    path = out / "report.md"
-    path.write_text(render(report), encoding="utf-8")
-    write_html(report, problems, out)
+    counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config") or {}))
+    try:
+        report, problems = build_report(run, out, counter)
+        (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        path = out / "report.md"
+        path.write_text(render(report), encoding="utf-8")
+        write_html(report, problems, out)
+    except OSError as error:
+        raise RunReadError(
+            f"cannot write the report into {out} ({error.strerror}); pass --out a folder you can write to"
+        ) from None
     return path

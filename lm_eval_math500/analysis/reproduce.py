@@ -1,6 +1,7 @@
 """Presets for published settings, the lm-eval command that runs one, and a run set against its numbers.
 
-A preset is an lm-eval ``--config`` file in ``presets/``: the task (prompt variant and samples per
+A preset is an lm-eval ``--config`` file, one of those shipped in ``presets/`` (chosen by name) or
+a file of the user's (``--preset-file``): the task (prompt variant and samples per
 problem through the task's ``repeats``), chat template on or off, sampling and token budget, and
 under ``metadata.reproduces`` the published scores it should reproduce, each citing its source.
 """
@@ -15,9 +16,9 @@ from pathlib import Path
 from statistics import fmean, pstdev
 from typing import Any
 
-import yaml
-
 from lm_eval_math500.analysis.samples import Run, RunReadError
+from lm_eval_math500.harness.input_files import read_preset
+from lm_eval_math500.harness.output_paths import path_component
 
 
 def presets_dir() -> Path:
@@ -66,16 +67,31 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> Preset:
-    """The preset called ``name`` (a file in :func:`presets_dir`)."""
-    path = presets_dir() / f"{name}.yaml"
-    if not path.is_file():
-        raise ValueError(f"no preset {name!r}; choose one of: {', '.join(preset_names())}")
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The shipped preset called ``name``: one of :func:`preset_names`, never a path (a file of
+    one's own is :func:`load_preset_file`'s)."""
+    if name not in preset_names():
+        raise ValueError(
+            f"no preset {name!r}; choose one of: {', '.join(preset_names())}, or pass a preset file of your own "
+            "with --preset-file PATH.yaml"
+        )
+    return _read_preset(presets_dir() / f"{name}.yaml", name)
+
+
+def load_preset_file(path: str | Path) -> Preset:
+    """The preset in the YAML file ``path`` the user named, called after the file's name."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ValueError(f"--preset-file {path} is not a .yaml file; pass the path of a preset YAML")
+    return _read_preset(path, path_component(path.stem, f"the name of preset file {path}"))
+
+
+def _read_preset(path: Path, name: str) -> Preset:
+    config, checked = read_preset(path)
     published: list[Published] = []
-    for entry in config.get("metadata", {}).get("reproduces", []):
+    for entry in checked.metadata.reproduces if checked.metadata else []:
         # "same" cites the source of the entry before, as the notes' table does
-        source = published[-1].source if entry["source"] == "same" and published else entry["source"]
-        published.append(Published(entry["model"], entry["task"], entry["metric"], float(entry["score"]), source))
+        source = published[-1].source if entry.source == "same" and published else entry.source
+        published.append(Published(entry.model, entry.task, entry.metric, entry.score, source))
     return Preset(name, path, config, tuple(published))
 
 
@@ -107,7 +123,8 @@ def command(
     value, so the preset's own model arguments (and metadata, when more is given) are merged with
     the given ones here; the given ones win.
     """
-    merged_args = {**preset.config.get("model_args", {}), **_parse_arg_string(model_args)}
+    own = preset.config.get("model_args") or {}
+    merged_args = {**(_parse_arg_string(own) if isinstance(own, str) else own), **_parse_arg_string(model_args)}
     argv = [
         "lm-eval", "run",
         "--config", str(preset.path),
@@ -118,7 +135,7 @@ def command(
         "--log_samples",
     ]  # fmt: skip
     if metadata:
-        argv += ["--metadata", json.dumps({**preset.config.get("metadata", {}), **metadata}, ensure_ascii=False)]
+        argv += ["--metadata", json.dumps({**(preset.config.get("metadata") or {}), **metadata}, ensure_ascii=False)]
     return argv
 
 
@@ -155,7 +172,7 @@ class Comparison:
 
 
 def _model_of(run: Run) -> str:
-    args = run.raw.get("config", {}).get("model_args", {})
+    args = (run.raw.get("config") or {}).get("model_args") or {}
     if isinstance(args, str):
         args = _parse_arg_string(args)
     return str(args.get("pretrained") or args.get("model") or run.model)

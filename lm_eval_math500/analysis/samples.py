@@ -10,10 +10,10 @@ read a samples file written before runs logged records.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,19 +22,23 @@ from typing import Any
 from tqdm import tqdm
 
 from lm_eval_math500.harness.budget import TokenCounts
+from lm_eval_math500.harness.input_files import SAMPLES_FILE, InputFileError, SamplesRow, read_results, read_samples_rows
 from lm_eval_math500.harness.metrics import grade_records
+from lm_eval_math500.harness.output_paths import is_component
 from lm_eval_math500.harness.records import Extractor, Record, Request, RunSettings, current_version, read_record
 
 RESULTS_GLOB = "results_*.json"
 # What every row of an lm-eval samples file (written by --log_samples) holds.
-SAMPLES_FIELDS = ("doc_id", "doc", "filter", "resps", "filtered_resps")
-_SAMPLES_FIX = "pass a samples_<task>_<time>.jsonl that an lm-eval run wrote with --log_samples"
+SAMPLES_FIELDS = SamplesRow.__struct_fields__[: len(SamplesRow.__struct_fields__) - len(SamplesRow.__struct_defaults__)]
+# A folder holding more runs than this is listed by count after the first ones.
+LISTED_RUNS = 10
 
 log = logging.getLogger(__name__)
 
 
 class RunReadError(ValueError):
-    """A path that is not a finished run, or a samples file that does not fit its run."""
+    """A path that is not a finished run, a results or samples file that is not one (the message
+    names the line and the field), or a samples file that does not fit its run."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,13 @@ class TaskRun:
         return [entry["name"] for entry in self.config.get("filter_list", [])]
 
     @property
+    def first_filter(self) -> str:
+        """The filter read when none is named: the task's first."""
+        if not self.filters:
+            raise RunReadError(f"task {self.name} has no filters in its results file; analyse a run of these tasks")
+        return self.filters[0]
+
+    @property
     def generation_kwargs(self) -> Mapping[str, Any]:
         return self.config.get("generation_kwargs", {})
 
@@ -176,12 +187,14 @@ class TaskRun:
         if key not in self.results:
             known = sorted(k for k in self.results if "," in k and "_stderr" not in k)
             raise RunReadError(f"task {self.name} has no {key!r}; it has {', '.join(known)}")
-        stderr = self.results.get(f"{metric}_stderr,{filter_name}")
-        return float(self.results[key]), float(stderr) if isinstance(stderr, (int, float)) else None
+        value, stderr = self.results[key], self.results.get(f"{metric}_stderr,{filter_name}")
+        if not isinstance(value, (int, float)):
+            raise RunReadError(f"task {self.name} has no value of {key!r} (the results file says {value!r})")
+        return float(value), float(stderr) if isinstance(stderr, (int, float)) else None
 
     def logged(self, filter_name: str | None = None) -> list[Logged]:
         """Every problem's logged metric values under ``filter_name`` (default: the first filter)."""
-        rows = self._rows(filter_name or self.filters[0])
+        rows = self._rows(filter_name or self.first_filter)
         return [
             Logged(row["doc_id"], row["doc"], {name: float(row[name]) for name in row.get("metrics", []) if name in row})
             for row in rows
@@ -190,7 +203,7 @@ class TaskRun:
     def problems(self, filter_name: str | None = None) -> list[Problem]:
         """Every problem with its responses under ``filter_name`` (default: the first filter), as the
         run's records describe them (or, with ``regrade``, as today's grader grades them)."""
-        filter_name = filter_name or self.filters[0]
+        filter_name = filter_name or self.first_filter
         self.filter_settings(filter_name)  # names the filters when there is no such one
         rows = self._rows(filter_name)
         if self.regrade:
@@ -240,6 +253,11 @@ class TaskRun:
     @cached_property
     def _rows_by_filter(self) -> dict[str, list[dict[str, Any]]]:
         """The samples file read once: rows grouped by filter, each group sorted by doc_id."""
+        if self.samples_file is None and not is_component(f"samples_{self.name}"):
+            raise RunReadError(
+                f"task {self.name!r} has a name no samples file can have (it holds a path separator); "
+                "rename the task in the results file"
+            )
         if self.samples_file is None:
             raise RunReadError(
                 f"task {self.name} has no samples file; run lm_eval with --log_samples to analyse problems"
@@ -262,8 +280,13 @@ class TaskRun:
         """The keyword arguments the task gave its extraction filter ``filter_name``."""
         for entry in self.config.get("filter_list", []):
             if entry["name"] == filter_name:
-                (step,) = entry["filter"]
-                settings = {key: value for key, value in step.items() if key != "function"}
+                steps = [step for step in entry["filter"] if "variant" in step or "style" in step]
+                if len(steps) != 1:
+                    raise RunReadError(
+                        f"filter {filter_name!r} of task {self.name} is not one of these tasks' extraction filters; "
+                        "analyse a run of these tasks"
+                    )
+                settings = {key: value for key, value in steps[0].items() if key != "function"}
                 # Runs graded before version 2.0 name the variant ``style``.
                 if "style" in settings:
                     settings["variant"] = settings.pop("style")
@@ -298,45 +321,61 @@ class Run:
         return self.tasks[name]
 
 
-def find_results(path: str | Path) -> Path:
-    """The newest results file at ``path``: the file itself, or the newest one anywhere below a folder."""
+def results_files(folder: str | Path) -> list[Path]:
+    """Every results file below ``folder``, oldest first (by the time in their names)."""
+    return sorted(Path(folder).rglob(RESULTS_GLOB), key=lambda p: (p.name, str(p)))
+
+
+def find_results(path: str | Path, since: float | None = None) -> Path:
+    """The results file of the run at ``path``: the file itself, or the one results file below a folder.
+
+    A folder holding several runs (models, or runs one after another) is a :class:`RunReadError`
+    that lists them: which one is meant is the user's to say. With ``since`` (a time as
+    ``time.time()`` gives it), only results files written since then count.
+    """
     path = Path(path)
     if path.is_file():
         return path
     if not path.is_dir():
         raise RunReadError(f"{path} does not exist; give the --output_path folder of a finished lm_eval run")
-    found = sorted(path.rglob(RESULTS_GLOB), key=lambda p: (p.name, str(p)))
+    found = [p for p in results_files(path) if since is None or p.stat().st_mtime >= since]
     if not found:
         raise RunReadError(
             f"no {RESULTS_GLOB} under {path}; give the --output_path folder of a finished lm_eval run"
         )
-    return found[-1]
+    if len(found) > 1:
+        listed = ", ".join(str(p.relative_to(path)) for p in found[:LISTED_RUNS])
+        more = f" and {len(found) - LISTED_RUNS} more" if len(found) > LISTED_RUNS else ""
+        raise RunReadError(
+            f"{path} holds {len(found)} runs ({listed}{more}); name one: pass its results file or the folder that holds only it"
+        )
+    return found[0]
 
 
 def read_run(path: str | Path, regrade: bool = False) -> Run:
     """Read the run at ``path`` (a results file or a folder holding one); samples files are matched by
     time. With ``regrade`` its responses are extracted and graded again with today's grader."""
     results_file = find_results(path)
-    try:
-        raw = json.loads(results_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise RunReadError(f"{results_file} is not a JSON results file ({err.msg}, line {err.lineno})") from None
-    if not isinstance(raw, dict) or "results" not in raw or "configs" not in raw:
-        raise RunReadError(f"{results_file} is not an lm-eval results file (no 'results' and 'configs')")
+    with _run_errors():
+        raw = read_results(results_file)
     stamp = results_file.stem.removeprefix("results_")
-    replayed = raw.get("config", {}).get("model") == "replay"
+    config = raw.get("config") or {}
+    replayed = config.get("model") == "replay"
     tasks = {
         name: TaskRun(
-            name, raw["results"].get(name, {}), config, _samples_file(results_file.parent, name, stamp), regrade, replayed
+            name, raw["results"].get(name, {}), task_config, _samples_file(results_file.parent, name, stamp), regrade, replayed
         )
-        for name, config in raw["configs"].items()
+        for name, task_config in raw["configs"].items()
     }
-    return Run(results_file, str(raw.get("model_name") or raw.get("config", {}).get("model", "")), tasks, raw)
+    return Run(results_file, str(raw.get("model_name") or config.get("model") or ""), tasks, raw)
 
 
 def _samples_file(folder: Path, task: str, stamp: str) -> Path | None:
-    path = folder / f"samples_{task}_{stamp}.jsonl"
-    return path if path.is_file() else None
+    """The samples file lm-eval wrote for ``task`` beside its results file; a task name that is not
+    a plain file name has none."""
+    name = f"samples_{task}_{stamp}.jsonl"
+    path = folder / name
+    return path if is_component(name) and path.is_file() else None
 
 
 def results_file_of(samples_file: str | Path) -> Path:
@@ -365,6 +404,11 @@ def _filtered(row: Mapping[str, Any]) -> list[Any]:
 def responses_of(row: Mapping[str, Any], path: str | Path | None) -> list[Response]:
     """A samples-file row's responses, each as the record the run logged for it describes it."""
     texts, records = _texts(row), [read_record(item) for item in _filtered(row)]
+    if None not in records and len(records) != len(texts):
+        raise RunReadError(
+            f"{path}: the row of doc_id {row['doc_id']} (filter {row['filter']}) holds {len(records)} records for "
+            f"{len(texts)} responses; {SAMPLES_FILE.fix}"
+        )
     if len(records) != len(texts) or None in records:
         raise RunReadError(
             f"{path} holds no per-response records (it was written before runs logged them); "
@@ -404,25 +448,17 @@ def _prompt(row: Mapping[str, Any]) -> str:
 
 
 def read_samples_file(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of an lm-eval samples file; anything else is a :class:`RunReadError` naming the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise RunReadError(f"{path} does not exist; {_SAMPLES_FIX}")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise RunReadError(f"{path} is not a samples file (line {number} is not JSON); {_SAMPLES_FIX}") from None
-            missing = [field for field in SAMPLES_FIELDS if not isinstance(row, dict) or field not in row]
-            if missing:
-                raise RunReadError(
-                    f"{path} is not a samples file (line {number} has no {', '.join(missing)}); {_SAMPLES_FIX}"
-                )
-            rows.append(row)
-    if not rows:
-        raise RunReadError(f"{path} is empty; {_SAMPLES_FIX}")
-    return rows
+    """The rows of an lm-eval samples file, each checked as the reader checks samples rows
+    (:func:`~lm_eval_math500.harness.input_files.read_samples_rows`); anything else is a
+    :class:`RunReadError` naming the line and the field."""
+    with _run_errors():
+        return read_samples_rows(path)
+
+
+@contextlib.contextmanager
+def _run_errors() -> Iterator[None]:
+    """The reader's errors as :class:`RunReadError`, which everything that reads a run raises."""
+    try:
+        yield
+    except InputFileError as error:
+        raise RunReadError(str(error)) from None

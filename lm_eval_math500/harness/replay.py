@@ -1,17 +1,21 @@
 """``--model replay``: answer each request with a generation saved earlier, so it can be re-graded.
 
 Reads JSONL in the layouts people save generations in: lm-eval's own ``samples_*.jsonl``, this
-project's export, CS336 / Dr. GRPO ``results.jsonl`` (``prompt`` + ``response``) and Qwen2.5-Math
-outputs (``question`` + ``code`` list). Requests are matched to saved generations by problem text.
+project's export, CS336 / Dr. GRPO ``results.jsonl`` (``prompt`` + ``response``), Qwen2.5-Math
+outputs (``question`` + ``code`` list) and this project's journals; each line is checked against
+:class:`~lm_eval_math500.harness.input_files.SavedRow`. Requests are matched to saved generations
+by problem text, and every task of a run draws on them by itself: a file of generations for one
+problem answers it in each task of the run (``math500_all`` re-grades the same generations under
+every variant), while a row that names its task (a journal's) answers that task only.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
+import functools
 import re
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,9 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 from lm_eval.models.utils import postprocess_generated_text
 from tqdm import tqdm
+
+from lm_eval_math500.harness.input_files import Located, SavedRow, read_saved_rows
+from lm_eval_math500.harness.output_paths import path_component
 
 # The question inside a prompt built from the R1-Zero template ("User: ...\nAssistant:").
 _R1_QUESTION = re.compile(r"\nUser: (.*)\nAssistant:", re.DOTALL)
@@ -43,16 +50,18 @@ ARGUMENTS = {
     "path": "the JSONL file of saved generations (required)",
     "keep_stop": "True keeps the stop string the generation ended on, as vLLM's include_stop_str_in_output does "
     "(default False: cut it, as the hf and vllm backends do)",
-    "model": "the name the results are filed under, OUTPUT/<model>/ (default: the file's stem)",
+    "model": "the name the results are filed under, OUTPUT/<model>/ (default: the file's stem); "
+    "characters that cannot be in a folder name become _",
 }
 # Arguments lm-eval hands every model; generations that are already written have no use for them.
 _HARNESS_ARGUMENTS = ("batch_size", "max_batch_size", "device")
 
 
 def check_arguments(arguments: Mapping[str, Any]) -> None:
-    """Raise :class:`ReplayInputError` for an unknown argument, a missing file or a keep_stop that is not a bool.
+    """Raise :class:`ReplayInputError` for an unknown argument, a missing file or a keep_stop that
+    is not a bool, and :class:`InputFileError` for a file that is not one of saved generations.
 
-    The run command calls this before lm-eval starts, so a typo is reported at once.
+    The run command calls this before lm-eval starts, so a typo or a bad file is reported at once.
     """
     unknown = sorted(set(arguments) - set(ARGUMENTS) - set(_HARNESS_ARGUMENTS))
     if unknown:
@@ -60,17 +69,21 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
     path = arguments.get("path")
     if not path:
         raise ReplayInputError("the replay model needs a file: --model_args path=FILE")
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise ReplayInputError(
             f"replay file {path} does not exist; pass a saved-generations JSONL as --model_args path=FILE"
         )
     if not isinstance(arguments.get("keep_stop", False), bool):
         raise ReplayInputError(f"keep_stop takes True or False, not {arguments['keep_stop']!r}")
+    saved_generations(path)
 
 
-def run_name(path: str | Path) -> str:
-    """The name a replay of ``path`` is filed under: the file's stem, e.g. ``results`` for ``runs/results.jsonl``."""
-    return Path(path).stem
+def run_name(path: str | Path, model: str | None = None) -> str:
+    """The name a replay of ``path`` is filed under: ``model`` when given, else the file's stem
+    (``results`` for ``runs/results.jsonl``), made one path component."""
+    if model is not None:
+        return path_component(str(model), "the replay model= name")
+    return path_component(Path(path).stem, f"the name of replay file {path}")
 
 
 def problem_key(text: str) -> str:
@@ -78,32 +91,67 @@ def problem_key(text: str) -> str:
     return " ".join(text.split())
 
 
-def _problem_of(row: dict[str, Any]) -> str | None:
+def _problem_of(row: SavedRow) -> str | None:
     """The problem text a saved row answers, whatever its layout."""
-    doc = row.get("doc")
-    if isinstance(doc, dict):
-        return doc.get("problem") or doc.get("question")
-    for field in ("problem", "question"):
-        if isinstance(row.get(field), str):
-            return row[field]
-    prompt = row.get("prompt")
-    if isinstance(prompt, str):
-        match = _R1_QUESTION.search(prompt)
-        return match.group(1) if match else prompt
+    if row.doc is not None:
+        return row.doc.problem or row.doc.question
+    if row.problem is not None or row.question is not None:
+        return row.problem if row.problem is not None else row.question
+    if row.prompt is not None:
+        match = _R1_QUESTION.search(row.prompt)
+        return match.group(1) if match else row.prompt
     return None
 
 
-def _generations_of(row: dict[str, Any]) -> list[str]:
-    """The saved generations of a row, in order (several for repeated sampling)."""
-    if "resps" in row:  # lm-eval samples: one list of repeats per request
-        return [text for group in row["resps"] for text in group]
-    for field in ("pred_text", "response", "code", "output", "generation"):
-        value = row.get(field)
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list):
-            return [str(text) for text in value]
-    return []
+# One saved generation: the task that made it (None when the file does not say) and its text.
+Saved = tuple[str | None, str]
+
+
+def _saved_rows(path: str | Path) -> Iterator[tuple[SavedRow, list[str], Located]]:
+    """Each distinct row of a replay file with its generations and its line; lm-eval rows
+    repeated per filter count once."""
+    seen_docs: set[tuple[int, str | None]] = set()
+    for line, row in read_saved_rows(path):
+        if row.doc_id is not None:
+            identity = (row.doc_id, row.doc_hash)
+            if identity in seen_docs:
+                continue
+            seen_docs.add(identity)
+        generations = row.generations()
+        if generations is None:
+            raise line.error(
+                f"no generations (fields {', '.join(sorted(line.value))}); each line needs resps, response, "
+                "pred_text, code, output or generation"
+            )
+        yield row, generations, line
+
+
+def saved_generations(path: str | Path) -> dict[str, list[Saved]]:
+    """The generations of a replay file by :func:`problem_key`, each with the task that made it.
+
+    Read once per version of the file: the run command checks the file before lm-eval starts,
+    and the replay model then takes what was read.
+    """
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:  # the reader names what is wrong with the path
+        return _read_saved(resolved, 0, 0)
+    return _read_saved(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_saved(path: Path, mtime_ns: int, size: int) -> dict[str, list[Saved]]:
+    saved: dict[str, list[Saved]] = defaultdict(list)
+    for row, generations, line in _saved_rows(path):
+        problem = _problem_of(row)
+        if problem is None:
+            raise line.error(
+                f"no problem text (fields {', '.join(sorted(line.value))}); "
+                "each line needs problem, question, prompt or an lm-eval doc"
+            )
+        saved[problem_key(problem)].extend((row.task, text) for text in generations)
+    return dict(saved)
 
 
 def read_generations(
@@ -111,41 +159,14 @@ def read_generations(
 ) -> dict[str, list[str]]:
     """Saved generations keyed by :func:`problem_key`; lm-eval rows repeated per filter count once.
 
-    ``key_of`` keys each row another way instead (the journal keys rows by request).
+    ``key_of`` keys each row (its JSON object) another way instead.
     """
-    if not Path(path).is_file():
-        raise ReplayInputError(f"replay file {path} does not exist; pass a saved-generations JSONL as path=FILE")
-    saved: dict[str, list[str]] = defaultdict(list)
-    seen_docs: set[tuple[Any, Any]] = set()
-    with Path(path).open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ReplayInputError(
-                    f"{path}:{line_number} is not JSON ({error.msg}); "
-                    "each line of a replay file must be one JSON object"
-                ) from None
-            if not isinstance(row, dict):
-                raise ReplayInputError(f"{path}:{line_number} is not a JSON object; each line must be one object")
-            if "doc_id" in row:
-                identity = (row["doc_id"], row.get("doc_hash"))
-                if identity in seen_docs:
-                    continue
-                seen_docs.add(identity)
-            if key_of is not None:
-                saved[key_of(row)].extend(_generations_of(row))
-                continue
-            problem = _problem_of(row)
-            if problem is None:
-                raise ReplayInputError(
-                    f"{path}:{line_number} has no problem text (fields {sorted(row)}); "
-                    "each line needs problem, question, prompt or an lm-eval doc"
-                )
-            saved[problem_key(problem)].extend(_generations_of(row))
-    return dict(saved)
+    if key_of is None:
+        return {key: [text for _, text in saved] for key, saved in saved_generations(path).items()}
+    keyed: dict[str, list[str]] = defaultdict(list)
+    for _, generations, line in _saved_rows(path):
+        keyed[key_of(line.value)].extend(generations)
+    return dict(keyed)
 
 
 @register_model("replay")
@@ -166,25 +187,46 @@ class ReplayLM(LM):
         check_arguments({"path": path, "keep_stop": keep_stop, "model": model, **others})
         self.path = str(path)
         self.keep_stop = keep_stop
-        self.generations = read_generations(path)
+        self.generations = saved_generations(path)
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Replayed]:
-        served: dict[str, int] = defaultdict(int)
+        """Each task draws the generations it needs from the start of its problem's, on its own."""
+        keys = [problem_key(_request_problem(request)) for request in requests]
+        needed = Counter((request.task_name, key) for request, key in zip(requests, keys, strict=True))
+        for request, key in zip(requests, keys, strict=True):
+            self._check_enough(request, key, needed[request.task_name, key])
+        drawn: Counter[tuple[str, str]] = Counter()
         outputs = []
-        for request in tqdm(requests, disable=disable_tqdm, desc="Replaying generations"):
-            problem = request.doc.get("problem") or request.doc.get("question", "")
-            key = problem_key(problem)
-            saved = self.generations.get(key, [])
-            if served[key] >= len(saved):
-                label = request.doc.get("unique_id", f"doc {request.doc_id}")
-                raise MissingGenerationError(
-                    f"{self.path} has {len(saved)} generation(s) for {label} but the run needs more "
-                    f"({problem[:80]!r}); save one for it, or run only the saved problems with --samples"
-                )
-            text = saved[served[key]]
-            served[key] += 1
+        for request, key in tqdm(zip(requests, keys, strict=True), total=len(requests), disable=disable_tqdm, desc="Replaying generations"):
+            text = self._pool(request.task_name, key)[drawn[request.task_name, key]]
+            drawn[request.task_name, key] += 1
             outputs.append(Replayed(self._stop(text, request.args[1].get("until"))))
         return outputs
+
+    def _pool(self, task: str, key: str) -> list[str]:
+        """The generations ``task`` draws on for a problem: those saved for that task, when the file
+        names tasks for the problem, else all of the problem's."""
+        saved = self.generations.get(key, [])
+        own = [text for made_by, text in saved if made_by == task]
+        return own or [text for _, text in saved]
+
+    def _check_enough(self, request: Instance, key: str, needed: int) -> None:
+        """Raise :class:`MissingGenerationError` when the file holds fewer generations for the
+        request's problem than its task needs (one per repeat)."""
+        have = len(self._pool(request.task_name, key))
+        if have >= needed:
+            return
+        label = request.doc.get("unique_id", f"doc {request.doc_id}")
+        problem = _request_problem(request)[:80]
+        if not have:
+            raise MissingGenerationError(
+                f"{self.path} has no generation for {label} ({problem!r}); save one for it, "
+                "or run only the saved problems with --samples"
+            )
+        raise MissingGenerationError(
+            f"{self.path} has {have} generation(s) for {label} ({problem!r}) and task {request.task_name} "
+            f"needs {needed} (one per repeat); save {needed - have} more for it, or lower --repeats"
+        )
 
     def _stop(self, text: str, until: list[str] | str | None) -> str:
         cut = postprocess_generated_text(text, until, None)
@@ -198,6 +240,10 @@ class ReplayLM(LM):
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list:
         raise NotImplementedError("the replay model only serves generate_until tasks")
+
+
+def _request_problem(request: Instance) -> str:
+    return request.doc.get("problem") or request.doc.get("question", "")
 
 
 def _unknown_arguments(names: list[str]) -> str:
