@@ -642,3 +642,13 @@ def test_printed_table_sorts_metric_columns_by_k_as_numbers():
     columns = [cell.strip() for cell in header.strip("|").split("|")][3:]
     ladder_k = ["1", "2", "4", "8", "16", "32", "64"]
     assert columns == ["accuracy", *(f"maj@{k}" for k in ladder_k), *(f"pass@{k}" for k in ladder_k), "unfinished"]
+
+
+def test_regrading_a_run_that_kept_its_stop_strings_gives_its_recorded_verdicts(base_run):
+    """Whether the backend cut the stop string is one fact about a run: regrading decides it from
+    all of the run's responses, as the run did, not from each problem's alone (CS336's file keeps
+    ``</answer>``, so an answer left open is unclosed, and its format fails, in both)."""
+    recorded, regraded = read_run(base_run).task(), read_run(base_run, regrade=True).task()
+    for filter_name in ("tags", "cs336"):
+        assert regraded.problems(filter_name) == recorded.problems(filter_name)
+    assert sum(r["format_ok"] for r in export_rows(next(base_run.rglob("samples_*.jsonl")), "cs336", regrade=True)) == 82

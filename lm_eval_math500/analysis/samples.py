@@ -228,18 +228,22 @@ class TaskRun:
             version=current_version(),
         )
         counts = TokenCounts(run_settings.tokenizer)
+        texts = [_texts(row) for row in rows]
+        distinct = [list(dict.fromkeys(group)) for group in texts]  # identical repeats (greedy decoding) are read once
+        requests = [Request.of(_arguments(row)) for row in rows]
+        if self.replayed:
+            requests = [Request(request.prompt, None) for request in requests]
+        # One call for the whole run: whether the backend cut the stop string is decided from all its responses.
+        extracted = extractor.records(distinct, [row["doc"] for row in rows], requests, run_settings, counts.count)
         problems = []
-        graded = tqdm(rows, desc=f"Re-grading {self.name} ({filter_name})", unit="problem", leave=False)
-        for row in graded:
-            texts = _texts(row)
-            distinct = list(dict.fromkeys(texts))  # identical repeats (greedy decoding) are read once
-            request = Request.of(_arguments(row))
-            if self.replayed:
-                request = Request(request.prompt, None)
-            (records,) = extractor.records([distinct], [row["doc"]], [request], run_settings, counts.count)
+        graded = tqdm(
+            zip(rows, texts, distinct, extracted, strict=True),
+            total=len(rows), desc=f"Re-grading {self.name} ({filter_name})", unit="problem", leave=False,
+        )  # fmt: skip
+        for row, group, unique, records in graded:
             grade_records(records, row["doc"])
-            by_text = dict(zip(distinct, records, strict=True))
-            responses = tuple(Response.of(text, by_text[text]) for text in texts)
+            by_text = dict(zip(unique, records, strict=True))
+            responses = tuple(Response.of(text, by_text[text]) for text in group)
             problems.append(Problem(row["doc_id"], row["doc"], _prompt(row), responses))
         return problems
 
