@@ -158,6 +158,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for step, label, wall, cpu in rows:
         print(f"| {step} | {label} | {wall:.1f} | {cpu:.1f} | {BUDGETS[step]:.0f} | {wall / BUDGETS[step]:.0%} |")
+    walls = {(step, label): wall for step, label, wall, _ in rows}
+    print("\n| samples | run wall s | report wall s | report / run |")
+    print("|---|---|---|---|")
+    for label in dict.fromkeys(label for _, label, _, _ in rows):
+        run_wall, report_wall = walls[("run", label)], walls[("report", label)]
+        print(f"| {label} | {run_wall:.1f} | {report_wall:.1f} | {report_wall / run_wall:.2f} |")
     if pairs:
         print(f"\n`run`, this checkout (new) against {options.old_rev} (old), each new run right after the old one:\n")
         print("| samples | old wall s | new wall s | new / old wall | old CPU s | new CPU s | new / old CPU |")
