@@ -12,7 +12,9 @@ import contextlib
 import dataclasses
 import difflib
 import json
+import logging
 import os
+import shlex
 import sys
 import textwrap
 import time
@@ -44,6 +46,26 @@ def tasks_dir() -> Path:
     return (Path(__file__).parent / "tasks").resolve()
 
 
+def _own_options() -> argparse.ArgumentParser:
+    """The options ``run`` adds to lm-eval's own; they are taken out before lm-eval's parser reads the rest."""
+    parser = _Parser(
+        prog=f"{PROG} run", usage=argparse.SUPPRESS, add_help=False, allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    own = parser.add_argument_group("options this command adds to lm-eval's")
+    own.add_argument(
+        "--repeats", type=int, metavar="N",
+        help="samples per problem in every task (the same as --metadata '{\"repeats\": N}')",
+    )  # fmt: skip
+    own.add_argument(
+        "--journal", metavar="FILE",
+        help="keep every generation of the --model backend in FILE and resume from it; a journal made by "
+        "another model, server, chat template or system instruction stops the run",
+    )  # fmt: skip
+    own.add_argument("--journal-reuse", action="store_true", help="with --journal: take that journal's generations anyway")
+    return parser
+
+
 def run_help() -> str:
     """What ``run`` adds to lm-eval's ``run``, printed above lm-eval's own help."""
     from lm_eval_math500.harness.replay import ARGUMENTS
@@ -52,21 +74,22 @@ def run_help() -> str:
         textwrap.fill(meaning, width=100, initial_indent=f"  {name:<11}", subsequent_indent=" " * 13)
         for name, meaning in ARGUMENTS.items()
     )
-    return (
+    intro = (
         f"{PROG} run ARGS is lm-eval's run with this package's tasks included (a --include_path adds a folder\n"
-        "beside them), one more model, replay, --repeats N (samples per problem, the same as --metadata\n"
-        "'{\"repeats\": N}') and --journal FILE (keep every generation in FILE, resume from it; a journal made\n"
-        "by another model, server, chat template or system instruction stops the run, unless --journal-reuse\n"
-        "is given). It prints one row per task and filter, the verdict first.\n\n"
+        "beside them), the options below and one more model, replay. It prints one row per task and filter,\n"
+        "the verdict first.\n"
+    )
+    replay = (
         "--model replay answers each request with a generation saved earlier for the same problem, so saved\n"
         "outputs are re-graded by these tasks. It reads lm-eval samples files, this package's export, CS336 /\n"
         "Dr. GRPO results.jsonl (prompt + response), Qwen2.5-Math outputs (question + code) and journals;\n"
         "each task of the run draws on them by itself (one file replays through math500_all), e.g.\n"
         f"  {PROG} run --model replay --model_args path=runs/results.jsonl,keep_stop=True --tasks math500_r1zero\n"
+        f"  {PROG} run --model replay --model_args path=qwen.jsonl,only_saved=true --repeats 8 --tasks math_validation_boxed\n"
         "Its --model_args:\n"
-        f"{arguments}\n\n"
-        "lm-eval's own options follow.\n"
+        f"{arguments}\n"
     )
+    return f"{intro}\n{_own_options().format_help()}\n{replay}\nlm-eval's own options follow.\n"
 
 
 # lm-eval run options whose loggers this command does not drive.
@@ -90,9 +113,16 @@ def run_lm_eval(args: list[str]) -> None:
         raise CommandError(str(error)) from None
     if "-h" in args or "--help" in args:
         print(run_help())
-    args, n = _take_repeats(args)
-    if "--journal" in args or "--journal-reuse" in args:
-        args = _journaled(args)
+    at = args.index("--journal") if "--journal" in args else None
+    if at is not None and (at + 1 == len(args) or args[at + 1].startswith("-")):
+        raise CommandError("--journal needs a file name, e.g. --journal MODEL__TASK.journal.jsonl")
+    own, args = _own_options().parse_known_args(args)
+    if own.repeats is not None and own.repeats < 1:
+        raise CommandError(f"--repeats takes a number of samples per problem, at least 1, not {own.repeats}")
+    if own.journal is not None:
+        args = _journaled(args, own.journal, own.journal_reuse)
+    elif own.journal_reuse:
+        raise CommandError("--journal-reuse goes with --journal FILE: it takes that journal's generations anyway")
     options = parser.parse_args(args)
     for name, service in _NOT_DRIVEN.items():
         if getattr(options, name, None):
@@ -100,8 +130,8 @@ def run_lm_eval(args: list[str]) -> None:
                 f"--{name}: {PROG} run does not log to {service}; run the tasks with lm-eval run "
                 f'--include_path "$({PROG} tasks-dir)" for that'
             )
-    if n is not None:
-        options.metadata = {**(options.metadata or {}), "repeats": n}
+    if own.repeats is not None:
+        options.metadata = {**(options.metadata or {}), "repeats": own.repeats}
     _evaluate(options)
 
 
@@ -139,6 +169,11 @@ def _evaluate(options: argparse.Namespace) -> None:
         setup_logging()
         started = time.time()
         config = EvaluatorConfig.from_cli(options)
+        if config.model == "replay" and config.apply_chat_template:
+            raise CommandError(
+                "--model replay applies no chat template: it has no tokenizer, and its generations were made "
+                "already; drop --apply_chat_template (or apply_chat_template from the --config file)"
+            )
         config.include_path = _include_paths(config.include_path)
         tracker_args = dict(config.hf_hub_log_args)
         if config.output_path:
@@ -151,52 +186,53 @@ def _evaluate(options: argparse.Namespace) -> None:
                 _check_output_path(Path(config.output_path))
             if Path(config.output_path).suffix != ".json":  # else lm-eval names the file itself
                 _check_results_folder(tracker, config)
-        task_manager = config.process_tasks(config.metadata)
+        task_manager = _task_manager(config)
+        limit = config.limit
+        if config.model == "replay" and config.model_args.get("only_saved"):
+            config.samples, limit = _only_saved(config, task_manager), None
         if all(_is_ours(task_manager, task) for task in config.tasks):
             check_keys({key: value for key, value in config.metadata.items() if key not in config.model_args}, strict=True)
         if config.model == "journal":  # the run's settings that make up the journal's identity
             config.model_args.update(system_instruction=config.system_instruction, apply_chat_template=config.apply_chat_template)
         seeds = config.seed or [None] * 4
-        results = simple_evaluate(
-            model=config.model,
-            model_args=config.model_args,
-            tasks=config.tasks,
-            num_fewshot=config.num_fewshot,
-            batch_size=config.batch_size,
-            max_batch_size=config.max_batch_size,
-            device=config.device,
-            use_cache=config.use_cache,
-            cache_requests=config.cache_requests.get("cache_requests", False),
-            rewrite_requests_cache=config.cache_requests.get("rewrite_requests_cache", False),
-            delete_requests_cache=config.cache_requests.get("delete_requests_cache", False),
-            limit=config.limit,
-            samples=config.samples,
-            check_integrity=config.check_integrity,
-            write_out=config.write_out,
-            log_samples=config.log_samples,
-            evaluation_tracker=tracker,
-            system_instruction=config.system_instruction,
-            apply_chat_template=config.apply_chat_template,
-            fewshot_as_multiturn=config.fewshot_as_multiturn,
-            gen_kwargs=config.gen_kwargs,
-            task_manager=task_manager,
-            verbosity=config.verbosity,
-            predict_only=config.predict_only,
-            random_seed=seeds[0],
-            numpy_random_seed=seeds[1],
-            torch_random_seed=seeds[2],
-            fewshot_random_seed=seeds[3],
-            confirm_run_unsafe_code=config.confirm_run_unsafe_code,
-            metadata=config.metadata,
-        )
+        with _no_chat_template_advice(config.model):
+            results = simple_evaluate(
+                model=config.model,
+                model_args=config.model_args,
+                tasks=config.tasks,
+                num_fewshot=config.num_fewshot,
+                batch_size=config.batch_size,
+                max_batch_size=config.max_batch_size,
+                device=config.device,
+                use_cache=config.use_cache,
+                cache_requests=config.cache_requests.get("cache_requests", False),
+                rewrite_requests_cache=config.cache_requests.get("rewrite_requests_cache", False),
+                delete_requests_cache=config.cache_requests.get("delete_requests_cache", False),
+                limit=limit,
+                samples=config.samples,
+                check_integrity=config.check_integrity,
+                write_out=config.write_out,
+                log_samples=config.log_samples,
+                evaluation_tracker=tracker,
+                system_instruction=config.system_instruction,
+                apply_chat_template=config.apply_chat_template,
+                fewshot_as_multiturn=config.fewshot_as_multiturn,
+                gen_kwargs=config.gen_kwargs,
+                task_manager=task_manager,
+                verbosity=config.verbosity,
+                predict_only=config.predict_only,
+                random_seed=seeds[0],
+                numpy_random_seed=seeds[1],
+                torch_random_seed=seeds[2],
+                fewshot_random_seed=seeds[3],
+                confirm_run_unsafe_code=config.confirm_run_unsafe_code,
+                metadata=config.metadata,
+            )
     except (
         ReplayInputError, MissingGenerationError, DataUnavailableError, UnansweredRequestsError, MetadataError,
         InputFileError, JournalIdentityError, UnsafeNameError,
     ) as error:  # fmt: skip
         raise CommandError(str(error)) from None
-    except ValueError:
-        _check_task_names(options.tasks or [], _include_paths(options.include_path))
-        raise
     if results is None:  # not the first of several ranks
         return
     samples = results.pop("samples", None) if config.log_samples else None
@@ -214,7 +250,18 @@ def _evaluate(options: argparse.Namespace) -> None:
     print(results_table(results))
     if "groups" in results:
         print(results_table(results, "groups"))
-    add_breakdowns(config.output_path, since=started)
+    if config.output_path:
+        results_file = _results_file(tracker, Path(config.output_path))
+        print(f"Every metric, with its standard error, is in {results_file}")
+        add_breakdowns(str(results_file), since=started)
+
+
+def _results_file(tracker: Any, output_path: Path) -> Path:
+    """The results file lm-eval's tracker has just written for ``--output_path`` (named as its
+    ``save_results_aggregated`` names it: after the run's time, in the model's folder or beside a .json)."""
+    if output_path.suffix == ".json":
+        return output_path.with_name(f"{output_path.stem}_{tracker.date_id}.json")
+    return output_path / tracker.general_config_tracker.model_name_sanitized / f"results_{tracker.date_id}.json"
 
 
 def _check_output_path(path: Path) -> None:
@@ -264,17 +311,9 @@ def _include_paths(given: str | list[str] | None) -> list[str]:
     return list(dict.fromkeys(str(Path(path).expanduser().resolve()) for path in paths))
 
 
-def _journaled(args: list[str]) -> list[str]:
-    """``--journal FILE --model NAME`` becomes ``--model journal`` with ``backend=NAME, journal=FILE``
-    (and ``journal_reuse=True`` for ``--journal-reuse``)."""
-    reuse = "--journal-reuse" in args
-    args = [arg for arg in args if arg != "--journal-reuse"]
-    if "--journal" not in args:
-        raise CommandError("--journal-reuse goes with --journal FILE: it takes that journal's generations anyway")
-    at = args.index("--journal")
-    if at + 1 == len(args) or args[at + 1].startswith("-"):
-        raise CommandError("--journal needs a file name, e.g. --journal MODEL__TASK.journal.jsonl")
-    path, args = args[at + 1], args[:at] + args[at + 2 :]
+def _journaled(args: list[str], path: str, reuse: bool) -> list[str]:
+    """``--model NAME`` of a run with ``--journal FILE`` becomes ``--model journal`` with
+    ``backend=NAME, journal=FILE`` (and ``journal_reuse=True`` for ``--journal-reuse``)."""
     for flag in ("--model", "-M"):
         if flag in args:
             at = args.index(flag)
@@ -285,29 +324,97 @@ def _journaled(args: list[str]) -> list[str]:
     raise CommandError("--journal needs the backend named with --model on the command line")
 
 
-def _check_task_names(names: list[str], include_path: list[str]) -> None:
-    """Raise :class:`CommandError` for the first task name lm-eval knows nothing of, with the nearest names."""
+def _task_manager(config: Any) -> Any:
+    """The run's task index, with ``config.tasks`` resolved as lm-eval's ``EvaluatorConfig.process_tasks`` does.
+
+    lm-eval's own index of ~14,700 tasks takes seconds to build, so the names are looked up first
+    among this package's tasks and the ``--include_path`` folders; lm-eval's index is built only for
+    a name that is not theirs and that lm-eval's task files mention (a name they do not mention is
+    none of lm-eval's), so a misspelled name is refused at once, with the nearest names.
+    """
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=include_path)
-    for name in names:
-        if name.endswith(".yaml") or manager.match_tasks([name]):
-            continue
-        near = difflib.get_close_matches(name, manager.all_tasks, n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join(near)}?" if near else "`lm-eval ls tasks` lists the known names"
-        raise CommandError(f"task {name!r} not found; {hint}")
+    names = _task_names(config.tasks)
+    ours = TaskManager(include_path=config.include_path, include_defaults=False, metadata=config.metadata or {})
+    found = {name: ours.match_tasks([name]) for name in names if not name.endswith(".yaml") and not _is_pattern(name)}
+    if len(found) == len(names) and all(found.values()):
+        config.tasks = list(dict.fromkeys(task for tasks in found.values() for task in tasks))
+        return ours
+    unknown = [name for name, tasks in found.items() if not tasks and not Path(name).is_dir()]
+    if unknown and not _lm_eval_mentions(unknown):
+        raise CommandError(_not_found(unknown[0], ours.all_tasks))
+    try:
+        return config.process_tasks(config.metadata)
+    except ValueError:  # a name no index knows
+        full = TaskManager(include_path=config.include_path)
+        for name in unknown:
+            if not full.match_tasks([name]):
+                raise CommandError(_not_found(name, full.all_tasks)) from None
+        raise
 
 
-def _take_repeats(args: list[str]) -> tuple[list[str], int | None]:
-    """``args`` without ``--repeats N``, and N (None when not given)."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--repeats", type=int)
-    known, rest = parser.parse_known_args(args)
-    if known.repeats is not None and known.repeats < 1:
-        raise CommandError(f"--repeats takes a number of samples per problem, at least 1, not {known.repeats}")
-    return rest, known.repeats
+def _task_names(tasks: str | list[str] | None) -> list[str]:
+    """``--tasks`` as a list of names, each comma-separated list split."""
+    given = [tasks] if isinstance(tasks, str) else list(tasks or [])
+    return [name for entry in given for name in entry.split(",") if name]
 
 
+def _is_pattern(name: str) -> bool:
+    """Whether a task name is a glob pattern, which may match tasks of lm-eval's too."""
+    return any(char in name for char in "*?[")
+
+
+def _lm_eval_mentions(names: list[str]) -> bool:
+    """Whether any of ``names`` occurs in the text of lm-eval's own task files (where every task,
+    group and tag of lm-eval's is named); reading them takes a fraction of indexing them."""
+    from lm_eval import tasks
+
+    wanted = [name.encode() for name in names]
+    return any(
+        any(name in path.read_bytes() for name in wanted) for path in Path(tasks.__file__).parent.rglob("*.yaml")
+    )
+
+
+def _not_found(name: str, known: list[str]) -> str:
+    """The one line for a task name no index knows, with the nearest known names."""
+    near = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(near)}?" if near else "`lm-eval ls tasks` lists the known names"
+    return f"task {name!r} not found; {hint}"
+
+
+def _only_saved(config: Any, task_manager: Any) -> dict[str, list[int]]:
+    """lm-eval's ``samples`` for a replay with ``only_saved=true``: the problems the file holds,
+    in each task of the run (the first ``--limit`` of them)."""
+    from lm_eval_math500.harness.replay import saved_samples
+
+    if config.samples:
+        raise CommandError(
+            "only_saved=true takes the problems from the replay file; drop --samples, or drop only_saved "
+            "to run the problems --samples names"
+        )
+    return saved_samples(config.model_args["path"], task_manager.load(config.tasks)["tasks"], config.limit)
+
+
+@contextlib.contextmanager
+def _no_chat_template_advice(model: str) -> Iterator[None]:
+    """For a replay, silence lm-eval's advice to apply a chat template, which it gives whenever a
+    model argument says "instruct" or "chat" (as a replay file's name may): the generations exist
+    already, made under whatever template their run used."""
+    logger = logging.getLogger("lm_eval.evaluator")
+    advice = _ChatTemplateAdvice()
+    if model == "replay":
+        logger.addFilter(advice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(advice)
+
+
+class _ChatTemplateAdvice(logging.Filter):
+    """Drops lm-eval's "appears to be an instruct or chat variant" warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "instruct or chat variant" not in record.getMessage()
 
 
 def _regraded(options: argparse.Namespace) -> None:
@@ -324,8 +431,10 @@ def _regraded(options: argparse.Namespace) -> None:
 
 def _export(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.export import export_rows
+    from lm_eval_math500.harness.budget import after_the_run
 
-    rows = export_rows(options.samples, options.filter, regrade=options.regrade)
+    with after_the_run():
+        rows = export_rows(options.samples, options.filter, regrade=options.regrade)
     with _output(options.output) as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -379,12 +488,25 @@ def _grade(options: argparse.Namespace) -> None:
     from lm_eval_math500.grader.equivalence import grade_answer
     from lm_eval_math500.grader.grading import grade
 
+    example = "e.g. --gold '\\frac{1}{2}'"
+    if not options.gold.strip():
+        raise CommandError(f"--gold is empty; pass the gold answer, {example}")
     if options.pred is not None:
         verdict = grade_answer(options.pred, options.gold, problem=options.problem)
     else:
         response = options.response if options.response is not None else _read_response(options.response_file)
         verdict = grade(response, options.gold, variant=options.variant, problem=options.problem)
+    # An unreadable answer is the gold's fault when the gold cannot be read against a plain number either.
+    if verdict.reason.endswith(UNREADABLE) and grade_answer("0", options.gold).reason == UNREADABLE:
+        raise CommandError(
+            f"--gold {shlex.quote(options.gold)} is not an answer the grader can read (LaTeX, a number or words); "
+            f"correct the gold, {example}"
+        )
     print(json.dumps(dataclasses.asdict(verdict), ensure_ascii=False))
+
+
+# The grader's reason for an answer it cannot read.
+UNREADABLE = "not a readable answer"
 
 
 def _tasks_dir(options: argparse.Namespace) -> None:
@@ -402,39 +524,71 @@ def _reproduce(options: argparse.Namespace) -> None:
     """Run a preset (or print its command), or set a finished run against the preset's published scores."""
     from lm_eval_math500.analysis import reproduce
     from lm_eval_math500.analysis.samples import find_results, read_run
+    from lm_eval_math500.harness.budget import after_the_run
 
+    if options.list:
+        print(reproduce.preset_list())
+        return
     if (options.preset is None) == (options.preset_file is None):
         raise CommandError(
             f"reproduce takes a preset name or --preset-file PATH.yaml, one of the two; the names are "
-            f"{', '.join(reproduce.preset_names())}"
+            f"{', '.join(reproduce.preset_names())} (reproduce --list says what each reproduces)"
         )
     try:
         preset = reproduce.load_preset(options.preset) if options.preset is not None else reproduce.load_preset_file(options.preset_file)
     except ValueError as error:  # an unknown name, a file that is no preset
         raise CommandError(str(error)) from None
     if options.compare:
-        comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
+        with after_the_run():
+            comparisons = reproduce.compare(preset, read_run(options.compare, regrade=options.regrade))
         print(reproduce.format_comparisons(preset, comparisons))
         _regraded(options)
         return
-    if options.model_args is None:
-        raise CommandError("reproduce needs --model_args pretrained=MODEL to run, or --compare RUN_FOLDER")
+    if options.model == "replay" and preset.config.get("apply_chat_template"):
+        tasks = ",".join(dict.fromkeys(entry.task for entry in preset.published))
+        raise CommandError(
+            f"preset {preset.name} applies the model's chat template, which --model replay cannot (it has no "
+            f"tokenizer); replay the saved generations through its task instead: {PROG} run --model replay "
+            f"--model_args path=FILE --tasks {tasks}"
+        )
+    name, placeholder = ("path", "FILE") if options.model == "replay" else ("pretrained", "MODEL")
+    model_args = options.model_args
+    if model_args is None:
+        if not options.dry_run:
+            raise CommandError(
+                f"reproduce needs --model_args {name}={placeholder} to run (or --compare RUN_FOLDER); "
+                f"--dry-run prints the command with {placeholder} standing for it"
+            )
+        model_args = f"{name}={placeholder}"
     output_path = options.output_path or f"runs/{preset.name}"
     argv = reproduce.command(
         preset,
         tasks_dir=tasks_dir(),
         model=options.model,
-        model_args=options.model_args,
+        model_args=model_args,
         output_path=output_path,
         metadata=_metadata(options.metadata),
     )
+    # lm-eval's own command knows no replay (nor journal) model; this package's run does.
+    if options.model in ("replay", "journal"):
+        argv = [*PROG.split(), "run", *_without_option(argv[2:], "--include_path")]
     if options.dry_run:
         print(reproduce.shell_line(argv))
+        if options.model_args is None:
+            models = ", ".join(dict.fromkeys(entry.model for entry in preset.published))
+            meaning = "a file of saved generations" if options.model == "replay" else f"the model to evaluate, e.g. {models}"
+            print(f"{PROG}: {placeholder} stands for {meaning}", file=sys.stderr)
         return
     started = time.time()
     run_lm_eval(argv[2:])
     run = read_run(find_results(output_path, since=started))
     print(reproduce.format_comparisons(preset, reproduce.compare(preset, run)))
+
+
+def _without_option(argv: list[str], option: str) -> list[str]:
+    """``argv`` without ``option`` and its value."""
+    at = argv.index(option)
+    return argv[:at] + argv[at + 2 :]
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
@@ -454,21 +608,30 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
 
 def _report(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.report import write_report
+    from lm_eval_math500.harness.budget import TokenizerUnavailable, after_the_run, open_tokenizer
 
-    print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
+    if options.tokenizer is not None:  # named: it must load, where the run's own may fall back to an estimate
+        try:
+            open_tokenizer(options.tokenizer)
+        except TokenizerUnavailable as error:
+            raise CommandError(f"--tokenizer: {error}") from None
+    with after_the_run():
+        print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
     _regraded(options)
 
 
 def _compare(options: argparse.Namespace) -> None:
     from lm_eval_math500.analysis.compare import write_comparison
+    from lm_eval_math500.harness.budget import after_the_run
 
     plot = options.plot or (str(Path(options.out).with_suffix(".png")) if options.out else "compare.png")
     if not plot.endswith(".png"):
         raise CommandError(f"--plot {plot} is not a .png file name; pass --plot NAME.png (the SVG goes beside it)")
-    text = write_comparison(
-        options.run_a, options.run_b, task=options.task, filter_name=options.filter,
-        task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot, regrade=options.regrade,
-    )  # fmt: skip
+    with after_the_run():
+        text = write_comparison(
+            options.run_a, options.run_b, task=options.task, filter_name=options.filter,
+            task_b=options.task_b, filter_b=options.filter_b, out=options.out, plot=plot, regrade=options.regrade,
+        )  # fmt: skip
     print(text)
     _regraded(options)
 
@@ -523,13 +686,21 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce",
         help="run a preset of published settings, or compare a finished run with its published scores",
     )
-    repro.add_argument("preset", nargs="?", help="a preset name: one of the package's presets (a file in its presets/ folder, without .yaml)")
+    repro.add_argument("preset", nargs="?", help="a preset name: one of the package's presets (reproduce --list names them)")
+    repro.add_argument("--list", action="store_true", help="list the presets, each with the published scores it reproduces")
     repro.add_argument("--preset-file", metavar="PATH.yaml", help="a preset YAML file of your own, instead of a name")
     repro.add_argument("--model", default="vllm", help="lm-eval backend (default: vllm)")
-    repro.add_argument("--model_args", help="e.g. pretrained=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    repro.add_argument(
+        "--model_args",
+        help="e.g. pretrained=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B, or path=FILE for --model replay "
+        "(with --dry-run it may be left out: the command shows MODEL)",
+    )
     repro.add_argument("--metadata", help="JSON merged into the preset's metadata, e.g. '{\"data_dir\": \"DIR\"}'")
     repro.add_argument("--output_path", help="where lm-eval writes the run (default: runs/PRESET)")
-    repro.add_argument("--dry-run", action="store_true", help="print the lm-eval command instead of running it")
+    repro.add_argument(
+        "--dry-run", action="store_true",
+        help=f"print the command instead of running it: lm-eval's, or {PROG}'s for --model replay or journal",
+    )  # fmt: skip
     repro.add_argument("--compare", metavar="RUN_FOLDER", help="a finished run to set against the published scores")
     repro.add_argument("--regrade", action="store_true", help=f"with --compare: {REGRADE_HELP}")
     repro.set_defaults(handler=_reproduce)
@@ -566,6 +737,10 @@ def _dispatch(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lm-eval-math500`` command."""
+    if not sys.stderr.isatty():
+        # Progress bars only on a terminal: tqdm, which draws lm-eval's, datasets' and this package's,
+        # takes its defaults from TQDM_* variables when it is first imported.
+        os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         _dispatch(sys.argv[1:] if argv is None else argv)
         sys.stdout.flush()

@@ -32,6 +32,19 @@ def shared_data_folder() -> Path:
     return Path(os.environ.get(SHARED_DATA_ENV) or DEFAULT_SHARED_DATA).expanduser()
 
 
+@pytest.fixture(autouse=True)
+def lm_eval_logs_to_this_tests_stderr() -> None:
+    """Point lm-eval's log handler at the standard error of the test about to run.
+
+    lm-eval makes its handler once per process, on the ``sys.stderr`` of the moment: a test that runs
+    the command in process would leave it writing to that test's captured stream, closed once the
+    test is over, and every later lm-eval log line would print a logging error instead.
+    """
+    for handler in logging.getLogger("lm_eval").handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.stream = sys.stderr  # not setStream, which would flush the closed one
+
+
 # vLLM on these CPU machines: the engine in process, 1 GiB of KV cache, its queue on loopback.
 VLLM_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
 

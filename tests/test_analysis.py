@@ -25,6 +25,9 @@ from lm_eval_math500.analysis.export import export_rows
 from lm_eval_math500.harness.metrics import doc_verdict
 from lm_eval_math500.harness.replay import problem_key
 
+# The replayed runs are session fixtures: their tests run on one xdist worker, which makes them once.
+pytestmark = pytest.mark.xdist_group("analysis_runs")
+
 RUNS = "published_runs"
 BASE = "qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
 INSTRUCT = "qwen25_math_1.5b_instruct__math500__r1zero_t1.0_max1024__results.jsonl"
@@ -121,6 +124,7 @@ def reports(base_run, sky_run, qwen8, offline_env) -> dict[str, tuple[Path, dict
 # --- n samples per problem ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_repeats_give_avg_pass_and_maj_at_k_from_every_sample(qwen8, shared_data):
     run_dir, printed = qwen8
     task = read_run(run_dir).task()
@@ -151,6 +155,7 @@ def test_repeats_give_avg_pass_and_maj_at_k_from_every_sample(qwen8, shared_data
     assert "maj@8" in printed and "pass@8" in printed
 
 
+@pytest.mark.slow
 def test_equivalence_vote_differs_from_qwens_string_vote_only_where_its_grader_errs(qwen8, shared_data):
     qwen = {problem_key(row["question"]): row for row in read_jsonl(shared_data / RUNS / QWEN8)}
     differ = {}
@@ -164,6 +169,7 @@ def test_equivalence_vote_differs_from_qwens_string_vote_only_where_its_grader_e
     assert differ == {3: ("4:30", "\\text{4:30 p.m.}", 1.0)}
 
 
+@pytest.mark.slow
 def test_breakdowns_are_in_the_results_file_not_the_printed_table(qwen8, shared_data):
     run_dir, printed = qwen8
     run = read_run(run_dir)
@@ -185,6 +191,7 @@ def test_breakdowns_are_in_the_results_file_not_the_printed_table(qwen8, shared_
 # --- report -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_report_numbers_match_the_samples_files(reports, base_run, shared_data):
     _, report = reports["base"]
     task = report["tasks"]["math500_r1zero"]
@@ -227,6 +234,7 @@ def test_report_numbers_match_the_samples_files(reports, base_run, shared_data):
     assert task["budget"]["tokens"] is None and "replay" in task["budget"]["note"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,filters", [("base", ("tags", "cs336")), ("qwen8", ("extract",)), ("sky", ("extract",))])
 def test_report_compare_export_and_printed_table_agree_on_every_filter(name, filters, reports, base_run, sky_run, qwen8):
     """The task's verdict, to the last printed digit, in the run's table, report.md, report.json,
@@ -256,6 +264,7 @@ def test_report_compare_export_and_printed_table_agree_on_every_filter(name, fil
         assert f"{fmean(float(r['correct']) for r in exported):.3f}" == f"{value:.3f}"
 
 
+@pytest.mark.slow
 def test_report_plots_are_drawn_as_png_and_svg_and_linked(reports):
     for name, (folder, report) in reports.items():
         text = (folder / "report.md").read_text()
@@ -277,6 +286,7 @@ def test_report_plots_are_drawn_as_png_and_svg_and_linked(reports):
     assert kinds == {f"{f}_{kind}" for f in ("tags", "cs336") for kind in ("level", "subject", "tokens", "by_length", "rewards")}
 
 
+@pytest.mark.slow
 def test_no_budget_is_drawn_or_reported_for_a_replay(reports):
     """Sky-T1 had 32k tokens; the replaying task's 4,096 is not its budget, so none is shown."""
     folder, report = reports["sky"]
@@ -287,6 +297,7 @@ def test_no_budget_is_drawn_or_reported_for_a_replay(reports):
     assert "truncat" not in (folder / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_report_of_eight_samples_has_both_majority_votes(reports, qwen8):
     folder, report = reports["qwen8"]
     task = read_run(qwen8[0]).task()
@@ -315,6 +326,7 @@ def test_report_of_eight_samples_has_both_majority_votes(reports, qwen8):
     assert "| maj_avg@k (every k-subset) | 0.921 | 0.921 |" in text and "maj@2 equals maj@1" in text
 
 
+@pytest.mark.slow
 def test_tokens_are_counted_with_the_tokenizer_when_given(base_run, tiny_model, tmp_path):
     from transformers import AutoTokenizer
 
@@ -404,6 +416,7 @@ def choose(driver, select_id: str, value: str) -> None:
     Select(driver.find_element("id", select_id)).select_by_value(value)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_report_page_loads_filters_and_expands(browser, reports):
     """The CS336 base replay's page (two filters, 500 problems), opened from the file."""
@@ -428,6 +441,7 @@ def test_report_page_loads_filters_and_expands(browser, reports):
     assert console_errors(browser) == []
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_report_page_sorts_by_verdict(browser, reports):
     folder, _ = reports["qwen8"]
@@ -441,6 +455,7 @@ def test_report_page_sorts_by_verdict(browser, reports):
     assert console_errors(browser) == []
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_report_page_shows_model_text_as_text(browser, tmp_path, offline_env, shared_data):
     docs = read_jsonl(shared_data / "math500" / "test.jsonl")[:6]
@@ -494,6 +509,7 @@ def test_reasoning_part_and_thought_switches(text, reasoning, switches):
     assert thought_switches(reasoning_part(text)) == switches
 
 
+@pytest.mark.slow
 def test_efficiency_tables_of_the_eight_sample_report(reports):
     _, report = reports["qwen8"]
     eff = report["tasks"]["math_validation_question_only"]["filters"]["extract"]["efficiency"]
@@ -508,6 +524,7 @@ def test_efficiency_tables_of_the_eight_sample_report(reports):
 # --- compare ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_base_and_instruct_by_the_verdict(base_run, instruct_run, offline_env, tmp_path):
     out = tmp_path / "pairs.jsonl"
     printed = cli(offline_env, "compare", str(base_run), str(instruct_run), "--filter", "tags", "--out", str(out)).stdout
@@ -540,6 +557,7 @@ def test_compare_base_and_instruct_by_the_verdict(base_run, instruct_run, offlin
     assert sum(r["model_correct"] for r in rows) == sum(r["correct"] for r in export_rows(samples_file, "tags"))
 
 
+@pytest.mark.slow
 def test_compare_filter_changes_the_verdict(base_run, instruct_run):
     from lm_eval_math500.analysis.compare import compare_runs
 
@@ -563,6 +581,7 @@ def test_compare_filter_changes_the_verdict(base_run, instruct_run):
     assert sum(c["count"] for c in numbers["per_level"].values()) == 500
 
 
+@pytest.mark.slow
 def test_compare_eight_samples_pairs_per_problem_means(qwen8, tmp_path_factory, offline_env, shared_data, tmp_path):
     """The Qwen 8-sample run against its first 4 samples: avg@8 against avg@4, problem by problem."""
     from lm_eval_math500.analysis.compare import compare_runs
@@ -586,6 +605,7 @@ def test_compare_eight_samples_pairs_per_problem_means(qwen8, tmp_path_factory, 
     assert same["p_value"] == 1.0 and same["bootstrap_95"] == [0.0, 0.0] and same["flips"] == []
 
 
+@pytest.mark.slow
 def test_compare_two_prompt_variants_on_the_problems_both_have(sky_run, offline_env, shared_data, tmp_path):
     """Sky-T1 through math500_boxed (500 problems) against math500_question_only on 40 of them."""
     other = tmp_path / "question_only"
@@ -603,6 +623,7 @@ def test_compare_two_prompt_variants_on_the_problems_both_have(sky_run, offline_
     assert imread(tmp_path / "figure.png").std() > 0.01 and (tmp_path / "figure.svg").is_file()
 
 
+@pytest.mark.slow
 def test_compare_shows_the_first_flips_and_out_has_them_all(base_run, instruct_run, offline_env, tmp_path):
     from lm_eval_math500.analysis.compare import SHOWN_FLIPS
 
@@ -615,6 +636,7 @@ def test_compare_shows_the_first_flips_and_out_has_them_all(base_run, instruct_r
     assert {line.split(" | ")[0].removeprefix("| ") for line in listed} <= {row["unique_id"] for row in flipped}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -644,6 +666,7 @@ def test_printed_table_sorts_metric_columns_by_k_as_numbers():
     assert columns == ["accuracy", *(f"maj@{k}" for k in ladder_k), *(f"pass@{k}" for k in ladder_k), "unfinished"]
 
 
+@pytest.mark.slow
 def test_regrading_a_run_that_kept_its_stop_strings_gives_its_recorded_verdicts(base_run):
     """Whether the backend cut the stop string is one fact about a run: regrading decides it from
     all of the run's responses, as the run did, not from each problem's alone (CS336's file keeps

@@ -27,6 +27,9 @@ import yaml
 from conftest import VLLM_ENV, console_script, vllm_importable
 from tiny_model import ANSWER_TAIL, DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
 
+# Each test reads runs that the module's fixtures make once, on one xdist worker.
+pytestmark = [pytest.mark.backend, pytest.mark.slow, pytest.mark.xdist_group("backends")]
+
 LIMIT = 3
 MAX_GEN_TOKS = 24
 RUN_TIMEOUT = 600  # seconds; a healthy run takes 15-60 s

@@ -31,6 +31,10 @@ from lm_eval_math500.cli import main
 from lm_eval_math500.harness.journal import check_journal, package_version
 from lm_eval_math500.harness.replay import check_arguments
 
+# Every test starts from the valid inputs the module's fixture makes once (from a run it replays), on
+# one xdist worker, and throws hundreds of damaged files at the commands: slow.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli_fuzz")]
+
 PROG = "lm-eval-math500"
 TASK = "math500_r1zero"
 FOLDER, ABSENT = "a folder in its place", "a missing path"

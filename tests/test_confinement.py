@@ -17,6 +17,9 @@ import pytest
 from lm_eval_math500.analysis.reproduce import load_preset
 from lm_eval_math500.cli import main
 
+# The tests take the session's small run apart: on one xdist worker, which replays it once.
+pytestmark = pytest.mark.xdist_group("small_run")
+
 PROG = "lm-eval-math500"
 TASK, FILTER = "math500_r1zero", "tags"
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import SHARED_DATA_ENV
 
@@ -58,6 +61,7 @@ def run_probe(tmp_path: Path, ci: bool) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_without_shared_data_the_data_tests_skip_with_one_line_each(tmp_path):
     result = run_probe(tmp_path, ci=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -69,6 +73,7 @@ def test_without_shared_data_the_data_tests_skip_with_one_line_each(tmp_path):
     assert any("math500 is not in the shared data folder and the hub cannot be reached" in line for line in skips)
 
 
+@pytest.mark.slow
 def test_under_ci_missing_data_fails_instead_of_skipping(tmp_path):
     result = run_probe(tmp_path, ci=True)
     assert result.returncode == 1
@@ -77,3 +82,17 @@ def test_under_ci_missing_data_fails_instead_of_skipping(tmp_path):
     assert "skipped" not in result.stdout
     failures = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     assert len(failures) == 2 and all(f"set {SHARED_DATA_ENV}=DIR" in line for line in failures)
+
+
+@pytest.mark.slow
+def test_the_suite_is_collected_without_the_shared_folder(tmp_path):
+    """No test module reads the shared folder when it is imported, so without it every test is collected
+    (and those that need it skip when they run)."""
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    env[SHARED_DATA_ENV] = str(tmp_path / "absent")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p", "no:cacheprovider", str(TESTS)],
+        cwd=TESTS.parent, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.fullmatch(r"\d+ tests collected in [\d.]+s", result.stdout.splitlines()[-1]), result.stdout[-3000:]

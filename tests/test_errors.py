@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -75,15 +76,21 @@ RUN_ERRORS = [
     ),
     (
         ["--model_args", "pth=INPUTS/saved.jsonl"],
-        "unknown replay argument 'pth' (did you mean 'path'?); the replay model takes path, keep_stop, model",
+        "unknown replay argument 'pth' (did you mean 'path'?); the replay model takes path, keep_stop, model, only_saved",
     ),
     (
         ["--model_args", "path=INPUTS/saved.jsonl,keep_stopp=True"],
         "unknown replay argument 'keep_stopp' (did you mean 'keep_stop'?); "
-        "the replay model takes path, keep_stop, model",
+        "the replay model takes path, keep_stop, model, only_saved",
     ),
     (["--model_args", "keep_stop=True"], "the replay model needs a file: --model_args path=FILE"),
     (["--model_args", "path=INPUTS/saved.jsonl,keep_stop=maybe"], "keep_stop takes True or False, not 'maybe'"),
+    (["--model_args", "path=INPUTS/saved.jsonl,only_saved=maybe"], "only_saved takes True or False, not 'maybe'"),
+    (
+        ["--model_args", "path=INPUTS/results.json"],
+        "INPUTS/results.json is an lm-eval results file (the scores), not saved generations; pass the "
+        "samples_<task>_<time>.jsonl beside it, which a run writes with --log_samples",
+    ),
 ]
 
 
@@ -151,6 +158,53 @@ def test_unknown_task_suggests_the_nearest_names(inputs):
         f"{PROG}: error: task 'math500_r1zeroo' not found; "
         "did you mean math500_r1zero, math500_boxed, math500_all?"
     )
+
+
+@pytest.fixture(scope="module")
+def first_two(shared_data) -> list[dict]:
+    """The first two MATH-500 problems as the shared data folder holds them."""
+    lines = (shared_data / "math500" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:2]]
+
+
+# (--model_args after path=FILE, more run arguments, the one line); FILE holds one generation for the
+# first MATH-500 problem only; FIRST and SECOND stand for the first two problems' "ID ('text')".
+SAVED_PROBLEM_ERRORS = [
+    (
+        ",only_saved=true", ["--tasks", "math500_boxed", "--repeats", "3"],
+        "FILE has 1 generation(s) for FIRST and task math500_boxed needs 3 (one per repeat); "
+        "pass --repeats 1, which every problem of the run has",
+    ),
+    (
+        "", ["--tasks", "math500_boxed", "--limit", "2"],
+        "FILE has no generation for SECOND of task math500_boxed; add only_saved=true to --model_args to run "
+        "only the problems the file holds",
+    ),
+    (
+        ",only_saved=true", ["--tasks", "math500_boxed,gsm8k_boxed"],
+        "FILE holds none of the problems of task gsm8k_boxed; leave gsm8k_boxed out of --tasks, "
+        "or replay a file of its problems",
+    ),
+    (
+        ",only_saved=true", ["--tasks", "math500_boxed", "--samples", '{"math500_boxed": [0]}'],
+        "only_saved=true takes the problems from the replay file; drop --samples, or drop only_saved "
+        "to run the problems --samples names",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model_args", "args", "expected"), SAVED_PROBLEM_ERRORS)
+def test_a_replay_file_short_of_the_runs_problems_names_the_fix(tmp_path, shared_data, first_two, model_args, args, expected):
+    saved = tmp_path / "saved.jsonl"
+    saved.write_text(json.dumps({"problem": first_two[0]["problem"], "response": "\\boxed{1}"}) + "\n")
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={saved}{model_args}",
+        "--metadata", json.dumps({"data_dir": str(shared_data)}), *args,
+    )  # fmt: skip
+    first, second = (f"{doc['unique_id']} ({doc['problem'][:80]!r})" for doc in first_two)
+    expected = expected.replace("FILE", str(saved)).replace("FIRST", first).replace("SECOND", second)
+    assert error_line(result) == f"{PROG}: error: {expected}"
 
 
 EXPORT_ERRORS = [
@@ -234,6 +288,57 @@ def test_export_into_a_closed_pipe_ends_quietly(tmp_path):
     assert export.stderr.read() == b""
 
 
+GOLD_FIX = "e.g. --gold '\\frac{1}{2}'"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--gold", "\\frac{", "--pred", "1"], f"--gold '\\frac{{' is not an answer the grader can read (LaTeX, a number or words); correct the gold, {GOLD_FIX}"),
+        (["--gold", "\\frac{", "--response", "so \\boxed{1}"], f"--gold '\\frac{{' is not an answer the grader can read (LaTeX, a number or words); correct the gold, {GOLD_FIX}"),
+        (["--gold", " ", "--pred", "1"], f"--gold is empty; pass the gold answer, {GOLD_FIX}"),
+    ],
+)
+def test_grade_of_an_unreadable_gold_blames_the_gold(args, expected):
+    assert error_line(run_cli("grade", *args)) == f"{PROG}: error: {expected}"
+
+
+def test_grade_of_an_unreadable_answer_is_a_wrong_answer():
+    result = run_cli("grade", "--gold", "\\frac{1}{2}", "--pred", "\\frac{")
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["correct"], verdict["reason"]) == (False, "not a readable answer")
+
+
+TOKENIZER = "Qwen/Qwen2.5-Math-1.5B"
+FETCH = f"pass a folder that holds a tokenizer, or fetch {TOKENIZER} where the hub can be reached (hf download {TOKENIZER})"
+
+
+@pytest.mark.parametrize(
+    ("hub", "expected"),
+    [
+        # A hub that refuses every connection, as one that cannot be reached does.
+        ({"HF_ENDPOINT": "http://127.0.0.1:9"}, f"{TOKENIZER} is not in the local Hugging Face cache and the hub cannot be reached (ConnectError); {FETCH}"),
+        ({"HF_HUB_OFFLINE": "1"}, f"{TOKENIZER} is not in the local Hugging Face cache and the hub is off (HF_HUB_OFFLINE); {FETCH}"),
+    ],
+)
+def test_report_with_a_named_tokenizer_that_cannot_load_is_one_line_without_retries(tmp_path, hub, expected):
+    env = {key: value for key, value in os.environ.items() if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_HOME=str(tmp_path / "empty_cache"), **hub)
+    result = subprocess.run(
+        [sys.executable, "-c", "from lm_eval_math500.cli import main; main()", "report", str(tmp_path), "--tokenizer", TOKENIZER],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert error_line(result) == f"{PROG}: error: --tokenizer: tokenizer {expected}"
+
+
+@pytest.mark.slow
+def test_report_with_a_tokenizer_folder_that_holds_none_is_one_line(tmp_path):
+    line = error_line(run_cli("report", str(tmp_path), "--tokenizer", str(tmp_path)))
+    assert line.startswith(f"{PROG}: error: --tokenizer: {tmp_path} holds no tokenizer that loads (")
+    assert line.endswith("); pass a folder that holds one")
+
+
 def test_grade_of_a_missing_response_file_is_one_line(tmp_path):
     result = run_cli("grade", "--gold", "1", "--response-file", str(tmp_path / "none.txt"))
     assert error_line(result) == (
@@ -293,6 +398,32 @@ def test_run_help_says_what_replay_is_and_its_arguments():
     assert "--model_args" in lm_eval_help and "--tasks" in lm_eval_help
 
 
+def test_run_help_lists_the_options_this_command_adds_above_lm_evals():
+    result = run_cli("run", "--help")
+    assert result.returncode == 0
+    ours, _, lm_eval_help = result.stdout.partition("lm-eval's own options follow.")
+    for option in ("--repeats N", "--journal FILE", "--journal-reuse"):
+        assert re.search(rf"^  {option} +\S", ours, re.MULTILINE), option
+        assert option.split()[0] not in lm_eval_help
+    assert re.search(r"^  only_saved +\S", ours, re.MULTILINE)
+    assert "--model_args path=qwen.jsonl,only_saved=true --repeats 8" in ours
+
+
+def test_reproduce_list_names_every_preset_with_what_it_reproduces():
+    from lm_eval_math500.analysis.reproduce import load_preset, preset_names
+
+    result = run_cli("reproduce", "--list")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert listed == preset_names()
+    for name in preset_names():
+        for entry in load_preset(name).published:
+            assert re.search(
+                rf"^  {re.escape(entry.model)} +{entry.task} +{re.escape(entry.metric)} +{entry.score:.1f}$",
+                result.stdout, re.MULTILINE,
+            ), (name, entry)  # fmt: skip
+
+
 def record(answer: str, correct: bool, format_ok: bool, verdict: bool) -> str:
     """A graded record as the samples file holds it."""
     reason = "same string" if correct else "numeric value differs"
@@ -333,3 +464,14 @@ def test_export_correct_is_the_filters_recorded_verdict(tmp_path):
     assert set(export("tags")) == {
         "idx", "unique_id", "subject", "level", "problem", "gold", "pred", "pred_text", "correct", "reason", "format_ok",
     }  # fmt: skip
+
+
+def test_a_replay_with_a_chat_template_is_one_line(inputs):
+    result = run_cli(
+        "run", "--model", "replay", "--model_args", f"path={inputs}/saved.jsonl", "--tasks", "math500_boxed",
+        "--limit", "1", "--apply_chat_template",
+    )  # fmt: skip
+    assert error_line(result) == (
+        f"{PROG}: error: --model replay applies no chat template: it has no tokenizer, and its generations were made "
+        "already; drop --apply_chat_template (or apply_chat_template from the --config file)"
+    )

@@ -23,6 +23,9 @@ import pytest
 from conftest import SHARED_DATA
 from lm_eval_math500 import Verdict, grade, grade_answer
 
+# The module's fixtures grade the reference verdicts once, on one xdist worker.
+pytestmark = pytest.mark.xdist_group("grading_concurrency")
+
 GRADERBENCH = SHARED_DATA / "graderbench"
 # Math-Verify / sympy cannot finish this comparison in a second (it multiplies out 10^6!).
 HANGS = "\\prod_{k=1}^{10^6} k"
@@ -116,6 +119,7 @@ def test_graderbench_verdicts_do_not_depend_on_threads_or_hung_checks(pairs_and_
         assert list(pool.map(grade_pair, pairs)) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads,hung", [(1, 0), (16, 0), (1, 4), (16, 4)])
 def test_symbolic_verdicts_do_not_depend_on_threads_or_hung_checks(symbolic_verdicts, threads, hung):
     with HungChecks(hung), ThreadPoolExecutor(max_workers=threads) as pool:
@@ -169,6 +173,7 @@ def in_forked_child() -> tuple[list[Verdict], Verdict]:
     return [Verdict(c, "") for c in correct], Verdict(False, "", timed_out=timed_out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runner", [
     in_thread,
     in_executor("fork"),
@@ -185,6 +190,7 @@ def test_grading_works_with_its_limit_in_every_kind_of_process(symbolic_verdicts
     assert hung.timed_out
 
 
+@pytest.mark.slow
 def test_the_limit_counts_cpu_time_not_the_wait_for_a_worker():
     """Sixteen quick checks started at once beside four hung ones: each is decided, none is cut
     off for waiting while the others ran."""
@@ -208,6 +214,7 @@ def alive(proc: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_no_worker_outlives_a_grader_killed_mid_check(sig):
     grader = subprocess.Popen([sys.executable, "-c", CHECK_FOREVER], stdout=subprocess.PIPE, text=True)

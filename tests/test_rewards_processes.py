@@ -22,6 +22,9 @@ import pytest
 
 from lm_eval_math500.rewards import compute_score, grade_batch, math_reward
 
+# Each test starts processes that run the symbolic checks to their limit: seconds each.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rewards_processes")]
+
 # Math-Verify cannot finish this comparison within the limit (it multiplies out 10^6!).
 HANGS_GOLD = "\\prod_{k=2}^{10^6} k"
 # Completions of the r1_zero prompt and their golds: an answer decided in process, one decided by

@@ -24,7 +24,7 @@ from lm_eval_math500.cli import tasks_dir
 from lm_eval_math500.rewards import grade_batch, math_reward, r1_zero_reward
 from test_rewards_processes import HANGS_GOLD, alive, grader_process, kill_mid_check
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rewards_trl")]
 
 
 @pytest.fixture(scope="module")

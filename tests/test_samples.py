@@ -16,6 +16,9 @@ import pytest
 from lm_eval_math500.analysis.samples import RunReadError, find_results, read_run
 from lm_eval_math500.harness.records import current_version
 
+# Every test reads the run the module's fixture makes once, on one xdist worker.
+pytestmark = pytest.mark.xdist_group("samples_run")
+
 BASE_RUN = "published_runs/qwen25_math_1.5b_base__math500__r1zero_t1.0_max1024__results.jsonl"
 
 

@@ -36,6 +36,9 @@ import lm_eval_math500.harness.journal  # noqa: F401  (registers --model journal
 from lm_eval_math500.cli import tasks_dir
 from tiny_model import DEEPTHINK_RESPONSE, R1_ZERO_RESPONSE
 
+# One server (a session fixture) serves every test, on one xdist worker.
+pytestmark = [pytest.mark.served, pytest.mark.slow, pytest.mark.xdist_group("served")]
+
 LIMIT = 8
 CONCURRENCY = 4
 MAX_GEN_TOKS = 24

@@ -56,6 +56,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_tasks_and_groups_are_listed_and_do_not_collide_with_builtins():
     ours = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
     assert set(TASKS) <= set(ours.all_tasks)
@@ -171,13 +172,13 @@ INCOMPLETE_GOLDS = {"test/algebra/1878.json", "test/intermediate_algebra/225.jso
     [
         ("math500_question_only", "math500/test.jsonl", "problem", "solution", {}, set()),
         ("gsm8k_question_only", "gsm8k/test.jsonl", "question", "answer", {}, set()),
-        (
+        pytest.param(
             "math_validation_question_only", "math/test.jsonl", "problem", "solution", {},
-            SOLUTIONS_AT_FAULT | INCOMPLETE_GOLDS,
+            SOLUTIONS_AT_FAULT | INCOMPLETE_GOLDS, marks=pytest.mark.slow,
         ),  # fmt: skip
-        (
+        pytest.param(
             "math_validation_question_only", "math/test.jsonl", "problem", "solution", {"gold_errata": True},
-            SOLUTIONS_AT_FAULT,
+            SOLUTIONS_AT_FAULT, marks=pytest.mark.slow,
         ),  # fmt: skip
     ],
 )
@@ -377,6 +378,7 @@ def test_tora_gsm8k_replay_reads_unboxed_answers_as_tora_does():
     assert missed == []
 
 
+@pytest.mark.slow
 def test_lm_eval_validate_passes_on_every_task_and_group():
     result = subprocess.run(
         [

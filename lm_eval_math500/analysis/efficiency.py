@@ -96,7 +96,8 @@ def measure(
     counts (per problem), reused where the reasoning is the whole response."""
     out = []
     for problem, whole in tqdm(
-        zip(problems, response_tokens, strict=True), total=len(problems), desc="Reasoning efficiency", unit="problem", leave=False
+        zip(problems, response_tokens, strict=True), total=len(problems), desc="Reasoning efficiency", unit="problem", leave=False,
+        disable=None,  # a progress bar only on a terminal
     ):
         reasoning = [reasoning_part(r.text) for r in problem.responses]
         prefixes = []

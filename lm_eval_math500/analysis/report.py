@@ -93,7 +93,8 @@ class Lengths:
 def response_lengths(problems: Sequence[Problem], counter: TokenCounter) -> Lengths:
     """Each response's token count as the run recorded it, else counted by ``counter``."""
     counts, fallback = [], False
-    for problem in tqdm(problems, desc="Counting tokens", unit="problem", leave=False):
+    # disable=None: a progress bar only on a terminal
+    for problem in tqdm(problems, desc="Counting tokens", unit="problem", leave=False, disable=None):
         missing = [r.text for r in problem.responses if r.tokens is None]
         fallback = fallback or bool(missing)
         counted = iter(counter.count(missing))
@@ -168,7 +169,7 @@ def sampling_table(problems: Sequence[Problem], format_counts: bool) -> dict[str
     rng = np.random.default_rng(MONTE_CARLO_SEED)
     passes, firsts, subsets, subset_errors, exact = [], [], [], [], True
     differ, string_right = [], []
-    for problem in tqdm(problems, desc="Majority votes", unit="problem", leave=False):
+    for problem in tqdm(problems, desc="Majority votes", unit="problem", leave=False, disable=None):
         right = [r.verdict for r in problem.responses]
         classes = votes_of(problem, format_counts)
         passes.append([pass_at_k(n, sum(right), k) for k in ks])

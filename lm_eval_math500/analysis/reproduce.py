@@ -63,7 +63,21 @@ class Preset:
 
 
 def preset_names() -> list[str]:
+    """The names of the shipped presets."""
     return sorted(path.stem for path in presets_dir().glob("*.yaml"))
+
+
+def preset_list() -> str:
+    """Each shipped preset's name, then one line per published score it reproduces: model, task, metric, score."""
+    lines = []
+    for name in preset_names():
+        published = load_preset(name).published
+        lines.append(name)
+        widths = [max(len(cell) for cell in column) for column in zip(*((e.model, e.task, e.metric) for e in published))]
+        for entry in published:
+            cells = (entry.model, entry.task, entry.metric)
+            lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + f"  {entry.score:.1f}")
+    return "\n".join(lines)
 
 
 def load_preset(name: str) -> Preset:
@@ -121,9 +135,10 @@ def command(
 
     lm-eval lets a command-line ``--model_args`` or ``--metadata`` replace the config file's whole
     value, so the preset's own model arguments (and metadata, when more is given) are merged with
-    the given ones here; the given ones win.
+    the given ones here; the given ones win. The replay model takes none of the preset's model
+    arguments: they were the generating backend's, and its generations are made already.
     """
-    own = preset.config.get("model_args") or {}
+    own = {} if model == "replay" else preset.config.get("model_args") or {}
     merged_args = {**(_parse_arg_string(own) if isinstance(own, str) else own), **_parse_arg_string(model_args)}
     argv = [
         "lm-eval", "run",
@@ -140,6 +155,7 @@ def command(
 
 
 def shell_line(argv: list[str]) -> str:
+    """``argv`` as one shell command line."""
     return " ".join(shlex.quote(arg) for arg in argv)
 
 

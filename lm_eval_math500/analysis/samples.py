@@ -239,6 +239,7 @@ class TaskRun:
         graded = tqdm(
             zip(rows, texts, distinct, extracted, strict=True),
             total=len(rows), desc=f"Re-grading {self.name} ({filter_name})", unit="problem", leave=False,
+            disable=None,  # a progress bar only on a terminal
         )  # fmt: skip
         for row, group, unique, records in graded:
             grade_records(records, row["doc"])

@@ -105,8 +105,7 @@ def results_table(results: Mapping[str, Any], column: str = "results") -> str:
     writer.value_matrix = [
         [task, filter_name, count, *_cells(metrics, columns)] for task, filter_name, count, metrics in rows
     ]
-    note = "Every metric, with its standard error, is in the results JSON."
-    return writer.dumps().rstrip("\n") + "\n" + note + "\n"
+    return writer.dumps().rstrip("\n") + "\n"
 
 
 def _cells(metrics: Mapping[str, Any], columns: list[str]) -> list[str]:

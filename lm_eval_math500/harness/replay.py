@@ -6,13 +6,17 @@ outputs (``question`` + ``code`` list) and this project's journals; each line is
 :class:`~lm_eval_math500.harness.input_files.SavedRow`. Requests are matched to saved generations
 by problem text, and every task of a run draws on them by itself: a file of generations for one
 problem answers it in each task of the run (``math500_all`` re-grades the same generations under
-every variant), while a row that names its task (a journal's) answers that task only.
+every variant), while a row that names its task (a journal's) answers that task only. With
+``only_saved=true`` a run takes only the problems the file holds (:func:`saved_samples` turns the
+file into lm-eval's ``samples``).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import json
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -22,10 +26,11 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
+from lm_eval.api.task import Task
 from lm_eval.models.utils import postprocess_generated_text
 from tqdm import tqdm
 
-from lm_eval_math500.harness.input_files import Located, SavedRow, read_saved_rows
+from lm_eval_math500.harness.input_files import InputFileError, Located, SavedRow, read_saved_rows
 from lm_eval_math500.harness.output_paths import path_component
 
 # The question inside a prompt built from the R1-Zero template ("User: ...\nAssistant:").
@@ -52,6 +57,8 @@ ARGUMENTS = {
     "(default False: cut it, as the hf and vllm backends do)",
     "model": "the name the results are filed under, OUTPUT/<model>/ (default: the file's stem); "
     "characters that cannot be in a folder name become _",
+    "only_saved": "True runs only the problems the file holds, in each task of the run (default False: every "
+    "problem, so each needs a saved generation); --limit N then takes the first N of them",
 }
 # Arguments lm-eval hands every model; generations that are already written have no use for them.
 _HARNESS_ARGUMENTS = ("batch_size", "max_batch_size", "device")
@@ -73,9 +80,27 @@ def check_arguments(arguments: Mapping[str, Any]) -> None:
         raise ReplayInputError(
             f"replay file {path} does not exist; pass a saved-generations JSONL as --model_args path=FILE"
         )
-    if not isinstance(arguments.get("keep_stop", False), bool):
-        raise ReplayInputError(f"keep_stop takes True or False, not {arguments['keep_stop']!r}")
-    saved_generations(path)
+    for name in ("keep_stop", "only_saved"):
+        if not isinstance(arguments.get(name, False), bool):
+            raise ReplayInputError(f"{name} takes True or False, not {arguments[name]!r}")
+    try:
+        saved_generations(path)
+    except InputFileError:
+        if _is_results_file(path):
+            raise ReplayInputError(
+                f"{path} is an lm-eval results file (the scores), not saved generations; pass the "
+                "samples_<task>_<time>.jsonl beside it, which a run writes with --log_samples"
+            ) from None
+        raise
+
+
+def _is_results_file(path: str | Path) -> bool:
+    """Whether ``path`` is one JSON object laid out as lm-eval's results_*.json."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and "results" in value
 
 
 def run_name(path: str | Path, model: str | None = None) -> str:
@@ -169,6 +194,33 @@ def read_generations(
     return dict(keyed)
 
 
+def _pool(saved: Mapping[str, list[Saved]], task: str, key: str) -> list[str]:
+    """The generations ``task`` draws on for the problem ``key``: those saved for that task, when
+    the file names tasks for the problem, else all of the problem's."""
+    generations = saved.get(key, [])
+    own = [text for made_by, text in generations if made_by == task]
+    return own or [text for _, text in generations]
+
+
+def saved_samples(path: str | Path, tasks: Mapping[str, Task], limit: float | None = None) -> dict[str, list[int]]:
+    """lm-eval's ``samples`` for ``only_saved``: the index of every problem of each task that
+    ``path`` holds a generation for, the first ``limit`` of them (a fraction below 1 as lm-eval's
+    ``--limit`` reads it). Raises :class:`ReplayInputError` for a task none of whose problems it holds."""
+    saved = saved_generations(path)
+    samples = {}
+    for name, task in tasks.items():
+        found = [i for i, doc in enumerate(task.eval_docs) if problem_key(_doc_problem(doc)) in saved]
+        if not found:
+            raise ReplayInputError(
+                f"{path} holds none of the problems of task {name}; leave {name} out of --tasks, "
+                "or replay a file of its problems"
+            )
+        if limit is not None:
+            found = found[: math.ceil(len(found) * limit) if limit < 1 else int(limit)]
+        samples[name] = found
+    return samples
+
+
 @register_model("replay")
 class ReplayLM(LM):
     """A model that replays saved generations; ``path`` names the JSONL file.
@@ -181,51 +233,62 @@ class ReplayLM(LM):
     """
 
     def __init__(
-        self, path: str | None = None, keep_stop: bool = False, model: str | None = None, **others: Any
+        self,
+        path: str | None = None,
+        keep_stop: bool = False,
+        model: str | None = None,
+        only_saved: bool = False,
+        **others: Any,
     ) -> None:
         super().__init__()
-        check_arguments({"path": path, "keep_stop": keep_stop, "model": model, **others})
+        check_arguments({"path": path, "keep_stop": keep_stop, "model": model, "only_saved": only_saved, **others})
         self.path = str(path)
         self.keep_stop = keep_stop
+        self.only_saved = only_saved
         self.generations = saved_generations(path)
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Replayed]:
         """Each task draws the generations it needs from the start of its problem's, on its own."""
-        keys = [problem_key(_request_problem(request)) for request in requests]
+        keys = [problem_key(_doc_problem(request.doc)) for request in requests]
         needed = Counter((request.task_name, key) for request, key in zip(requests, keys, strict=True))
-        for request, key in zip(requests, keys, strict=True):
-            self._check_enough(request, key, needed[request.task_name, key])
+        self._check_enough(requests, keys, needed)
         drawn: Counter[tuple[str, str]] = Counter()
         outputs = []
-        for request, key in tqdm(zip(requests, keys, strict=True), total=len(requests), disable=disable_tqdm, desc="Replaying generations"):
-            text = self._pool(request.task_name, key)[drawn[request.task_name, key]]
+        replaying = zip(requests, keys, strict=True)
+        # disable=None: a progress bar only on a terminal
+        for request, key in tqdm(replaying, total=len(requests), disable=disable_tqdm or None, desc="Replaying generations"):
+            text = _pool(self.generations, request.task_name, key)[drawn[request.task_name, key]]
             drawn[request.task_name, key] += 1
             outputs.append(Replayed(self._stop(text, request.args[1].get("until"))))
         return outputs
 
-    def _pool(self, task: str, key: str) -> list[str]:
-        """The generations ``task`` draws on for a problem: those saved for that task, when the file
-        names tasks for the problem, else all of the problem's."""
-        saved = self.generations.get(key, [])
-        own = [text for made_by, text in saved if made_by == task]
-        return own or [text for _, text in saved]
-
-    def _check_enough(self, request: Instance, key: str, needed: int) -> None:
-        """Raise :class:`MissingGenerationError` when the file holds fewer generations for the
-        request's problem than its task needs (one per repeat)."""
-        have = len(self._pool(request.task_name, key))
-        if have >= needed:
+    def _check_enough(self, requests: list[Instance], keys: list[str], needed: Counter[tuple[str, str]]) -> None:
+        """Raise :class:`MissingGenerationError` when the file holds fewer generations for a
+        request's problem than its task needs (one per repeat), naming the fix."""
+        have = {pair: len(_pool(self.generations, *pair)) for pair in needed}
+        short = [(r, k) for r, k in zip(requests, keys, strict=True) if have[r.task_name, k] < needed[r.task_name, k]]
+        if not short:
             return
+        # a problem without any generation first: no --repeats makes up for it
+        request, key = min(short, key=lambda pair: have[pair[0].task_name, pair[1]] > 0)
         label = request.doc.get("unique_id", f"doc {request.doc_id}")
-        problem = _request_problem(request)[:80]
-        if not have:
+        problem = _doc_problem(request.doc)[:80]
+        count = have[request.task_name, key]
+        if not count:
+            fix = (
+                # lm-eval-math500 run turns only_saved into lm-eval's samples; a direct caller passes them itself
+                "only_saved takes effect through lm-eval-math500 run; from Python, pass "
+                "simple_evaluate(samples=saved_samples(PATH, TASKS))"
+                if self.only_saved
+                else "add only_saved=true to --model_args to run only the problems the file holds"
+            )
             raise MissingGenerationError(
-                f"{self.path} has no generation for {label} ({problem!r}); save one for it, "
-                "or run only the saved problems with --samples"
+                f"{self.path} has no generation for {label} ({problem!r}) of task {request.task_name}; {fix}"
             )
         raise MissingGenerationError(
-            f"{self.path} has {have} generation(s) for {label} ({problem!r}) and task {request.task_name} "
-            f"needs {needed} (one per repeat); save {needed - have} more for it, or lower --repeats"
+            f"{self.path} has {count} generation(s) for {label} ({problem!r}) and task {request.task_name} "
+            f"needs {needed[request.task_name, key]} (one per repeat); pass --repeats {min(have.values())}, which "
+            "every problem of the run has"
         )
 
     def _stop(self, text: str, until: list[str] | str | None) -> str:
@@ -242,8 +305,9 @@ class ReplayLM(LM):
         raise NotImplementedError("the replay model only serves generate_until tasks")
 
 
-def _request_problem(request: Instance) -> str:
-    return request.doc.get("problem") or request.doc.get("question", "")
+def _doc_problem(doc: Mapping[str, Any]) -> str:
+    """The problem text of a task's doc (MATH's problem, GSM8K's question)."""
+    return doc.get("problem") or doc.get("question", "")
 
 
 def _unknown_arguments(names: list[str]) -> str:
