@@ -79,16 +79,6 @@ def vllm_importable() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-@pytest.fixture(autouse=True)
-def _logs_to_this_tests_stderr() -> None:
-    """Point lm-eval's log handler at this test's standard error. lm-eval sets it up once per
-    process, bound to the stream of the moment; a command run in process by an earlier test leaves
-    it on that test's captured stream, since closed, which logging would report as a traceback."""
-    for handler in logging.getLogger("lm_eval").handlers:
-        if type(handler) is logging.StreamHandler:
-            handler.setStream(sys.stderr)
-
-
 @pytest.fixture(scope="session")
 def vllm_installed() -> None:
     """For tests that run vLLM: skipped with one line where vllm is not importable, failed under CI."""
