@@ -148,6 +148,7 @@ def tables(output: str, session: Session) -> str:
 
 
 def everything(output: str, session: Session) -> str:
+    """All a command printed (a verdict, a preset comparison)."""
     return output
 
 
