@@ -7,7 +7,7 @@ the trainer. Without a GPU it runs two steps on four MATH-500 problems, as CI do
 tiny model (``--model DIR``). Completions and their rewards are logged in OUTPUT/completions/.
 
     python examples/grpo_with_trl.py                                        # one GPU
-    python examples/grpo_with_trl.py --model DIR --data-dir ../shared/data  # CPU, two steps
+    python examples/grpo_with_trl.py --model DIR --data-dir DATA_DIR        # CPU, two steps
 
 Then evaluate the trained model on the task whose verdicts it was rewarded with:
 

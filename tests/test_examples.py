@@ -1,4 +1,5 @@
-"""Every script in examples/ runs as shipped: the offline ones for real, the GPU ones as a checked --dry-run."""
+"""Every script in examples/ runs as shipped, from a folder other than the checkout: the offline ones
+for real, the GPU ones as a checked --dry-run; the README lists each."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from lm_eval._cli.harness import HarnessCLI
 from lm_eval.tasks import TaskManager
 
-from conftest import REPO_ROOT, SHARED_DATA_ENV
+from conftest import DEFAULT_SHARED_DATA, REPO_ROOT, SHARED_DATA_ENV
 from lm_eval_math500.cli import tasks_dir
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -40,8 +41,15 @@ def test_every_example_is_covered():
     assert {path.name for path in EXAMPLES.iterdir()} == covered
 
 
-def test_grade_answers_prints_the_verdicts():
-    result = subprocess.run([sys.executable, str(EXAMPLES / "grade_answers.py")], capture_output=True, text=True)
+def test_the_readme_lists_every_example():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert [path.name for path in sorted(EXAMPLES.iterdir()) if f"(examples/{path.name})" not in readme] == []
+
+
+def test_grade_answers_prints_the_verdicts(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "grade_answers.py")], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "\\frac{1}{8}",
@@ -53,7 +61,13 @@ def test_grade_answers_prints_the_verdicts():
 
 
 def test_regrade_saved_outputs_reproduces_cs336_and_exports_its_verdicts(tmp_path, offline_env, shared_data):
-    env = example_env(offline_env) | {SHARED_DATA_ENV: str(shared_data)}
+    """Run from a folder that has no shared data beside it: the script finds the shared folder from
+    its own place (or from the variable, when the folder is elsewhere), not from the working directory."""
+    env = example_env(offline_env)
+    env.pop(SHARED_DATA_ENV, None)
+    if shared_data.resolve() != DEFAULT_SHARED_DATA.resolve():
+        env[SHARED_DATA_ENV] = str(shared_data)
+    assert not (tmp_path / ".." / "shared" / "data").exists()
     result = subprocess.run(
         ["bash", str(EXAMPLES / "regrade_saved_outputs.sh")], cwd=tmp_path, env=env, capture_output=True, text=True
     )
@@ -77,10 +91,11 @@ def test_regrade_saved_outputs_reproduces_cs336_and_exports_its_verdicts(tmp_pat
 
 
 @pytest.mark.parametrize(("script", "tasks"), GPU_EXAMPLES.items())
-def test_gpu_example_dry_run_prints_a_command_lm_eval_accepts(script, tasks, offline_env, monkeypatch):
+def test_gpu_example_dry_run_prints_a_command_lm_eval_accepts(script, tasks, tmp_path, offline_env, monkeypatch):
     result = subprocess.run(
-        ["bash", str(EXAMPLES / script), "--dry-run"], env=example_env(offline_env), capture_output=True, text=True
-    )
+        ["bash", str(EXAMPLES / script), "--dry-run"],
+        cwd=tmp_path, env=example_env(offline_env), capture_output=True, text=True,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     program, *args = shlex.split(line)
@@ -106,7 +121,7 @@ def test_grpo_with_trl_trains_two_steps_on_cpu_rewarded_by_the_task_verdicts(tmp
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "grpo_with_trl.py"), "--model", str(tiny_model.path),
          "--data-dir", str(shared_data), "--output-dir", str(out)],
-        env=example_env(offline_env) | {"CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
+        cwd=tmp_path, env=example_env(offline_env) | {"CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     steps = [line for line in result.stdout.splitlines() if line.startswith("step ")]
