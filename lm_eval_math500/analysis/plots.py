@@ -64,14 +64,15 @@ class Groups:
 
 
 def _figure(size: tuple[float, float] = SIZE, **subplots: Any) -> tuple[Any, Any, Any]:
+    """matplotlib, and a figure with its axes in :data:`STYLE`; made without pyplot, which a file
+    written once needs neither for its backend nor for its list of open figures."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(figsize=size, dpi=DPI, **subplots)
-    return plt, figure, axes
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=size, dpi=DPI)
+        axes = figure.subplots(**subplots)
+    return matplotlib, figure, axes
 
 
 def _title(figure: Any, what: str, subtitle: str | Sequence[str]) -> None:
@@ -84,14 +85,15 @@ def _title(figure: Any, what: str, subtitle: str | Sequence[str]) -> None:
     figure.title_top = 1 - (0.42 + 0.17 * len(lines)) / height
 
 
-def _save(plt: Any, figure: Any, folder: Path, stem: str) -> list[str]:
-    """Write ``stem.png`` and ``stem.svg`` into ``folder``; return their file names."""
+def _save(mpl: Any, figure: Any, folder: Path, stem: str) -> list[str]:
+    """Write ``stem.png`` and ``stem.svg`` into ``folder`` in :data:`STYLE` (the SVG's text stays
+    text); return their file names."""
     figure.tight_layout(rect=(0, 0, 1, getattr(figure, "title_top", 0.9)))
     names = []
-    for fmt in FORMATS:
-        figure.savefig(folder / f"{stem}.{fmt}", dpi=DPI)
-        names.append(f"{stem}.{fmt}")
-    plt.close(figure)
+    with mpl.rc_context(STYLE):
+        for fmt in FORMATS:
+            figure.savefig(folder / f"{stem}.{fmt}", dpi=DPI)
+            names.append(f"{stem}.{fmt}")
     return names
 
 
@@ -123,12 +125,12 @@ def plot_groups(
 ) -> list[str]:
     """Each group's mean as a point with its 95% interval, group sizes in the tick labels;
     ``axis_labels`` names the groups and the value. ``horizontal`` suits long group names."""
-    plt, figure, axes = _figure()
+    mpl, figure, axes = _figure()
     group_label, value_label = axis_labels
     labels = [f"{name}\nn={count:,}" for name, count in zip(groups.names, groups.counts, strict=True)]
     means = np.asarray(groups.means)
     errors = [means - np.asarray(groups.lows), np.asarray(groups.highs) - means]
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         if horizontal:
             positions = np.arange(len(labels))[::-1]
             axes.errorbar(means, positions, xerr=errors, fmt="o", color=ACCENT, capsize=3, label=f"mean with {interval}")
@@ -146,7 +148,7 @@ def plot_groups(
             _fit(axes, groups.lows, groups.highs)
         _legend(axes)
     _title(figure, what, caption.line())
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
 
 
 def plot_token_histogram(
@@ -161,10 +163,10 @@ def plot_token_histogram(
 ) -> list[str]:
     """Densities of response length for responses the verdict counts right and wrong, as step
     outlines on shared bins; the run's token budget as a dashed line when it had one."""
-    plt, figure, axes = _figure()
+    mpl, figure, axes = _figure()
     top = max([*right, *wrong, budget or 0, 1])
     bins = np.linspace(0, top * 1.001, 41)
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         for values, colour, name in ((right, RIGHT, "right"), (wrong, WRONG, "wrong")):
             if values:
                 axes.hist(values, bins=bins, density=True, histtype="step", linewidth=1.6, color=colour,
@@ -176,7 +178,7 @@ def plot_token_histogram(
         axes.set_xlim(0, top * 1.02)
         _legend(axes)
     _title(figure, "Response length by verdict", caption.line())
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
 
 
 def plot_sampling(
@@ -190,11 +192,11 @@ def plot_sampling(
 ) -> list[str]:
     """pass@k and the majority votes against k on a log-2 axis, each with its 95% bootstrap band,
     and avg@n as a reference line."""
-    plt, figure, axes = _figure()
+    mpl, figure, axes = _figure()
     colours = (ACCENT, "#c07a14", "#7a3f9d", GREY)
     markers = ("o", "s", "^", "D")
     lows_all, highs_all = [average], [average]
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         for (name, (means, lows, highs)), colour, marker in zip(curves.items(), colours, markers):
             axes.plot(ks, means, marker=marker, color=colour, linewidth=1.5, markersize=4, label=name)
             axes.fill_between(ks, lows, highs, color=colour, alpha=0.15, linewidth=0)
@@ -210,30 +212,30 @@ def plot_sampling(
         _fit(axes, lows_all, highs_all)
         _legend(axes)
     _title(figure, "pass@k and majority votes", caption.line())
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
 
 
 def plot_solve_rates(folder: Path, stem: str, caption: Caption, right_counts: Sequence[int], n: int, verdict: str) -> list[str]:
     """How many problems have c of their n samples right, for c = 0..n."""
-    plt, figure, axes = _figure()
+    mpl, figure, axes = _figure()
     counts = np.bincount(np.asarray(right_counts, dtype=int), minlength=n + 1)
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         axes.bar(np.arange(n + 1) / n, counts, width=0.8 / n, color=ACCENT)
         axes.set_xlabel(f"solve rate c/{n} ({verdict} right in c of {n} samples)")
         axes.set_ylabel(f"problems (of {len(right_counts)})")
         axes.set_xticks(np.arange(n + 1) / n if n <= 16 else np.linspace(0, 1, 9))
         axes.grid(axis="x", visible=False)
     _title(figure, "Per-problem solve rates", caption.line())
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
 
 
 def plot_categories(folder: Path, stem: str, caption: Caption, categories: Mapping[str, int]) -> list[str]:
     """The r1_zero reward categories: responses in each, with their share."""
-    plt, figure, axes = _figure()
+    mpl, figure, axes = _figure()
     names = list(categories)
     total = sum(categories.values()) or 1
     colours = [RIGHT, "#d89a2b", "#6f9fd1", WRONG]
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         positions = np.arange(len(names))[::-1]
         bars = axes.barh(positions, [categories[n] for n in names], color=colours[: len(names)])
         for bar, name in zip(bars, names, strict=True):
@@ -243,15 +245,15 @@ def plot_categories(folder: Path, stem: str, caption: Caption, categories: Mappi
         axes.set_xlim(0, max(categories.values() or [1]) * 1.25)
         axes.grid(axis="y", visible=False)
     _title(figure, "r1_zero reward categories", caption.line())
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
 
 
 def plot_comparison(
     folder: Path, stem: str, title: str, subtitle: Sequence[str], groups: Groups, table: Mapping[str, int], interval: str
 ) -> list[str]:
     """Paired differences A - B per level and overall with their 95% intervals, beside the flip table."""
-    plt, figure, (axes, table_axes) = _figure((10.0, 4.8), ncols=2, gridspec_kw={"width_ratios": [2.2, 1]})
-    with plt.rc_context(STYLE):
+    mpl, figure, (axes, table_axes) = _figure((10.0, 4.8), ncols=2, gridspec_kw={"width_ratios": [2.2, 1]})
+    with mpl.rc_context(STYLE):
         means = np.asarray(groups.means)
         positions = np.arange(len(groups.names))
         colours = [GREY if name == "all" else ACCENT for name in groups.names]
@@ -276,4 +278,4 @@ def plot_comparison(
                 cell.set_facecolor("#fbe7c6")  # the problems that flipped
         table_axes.set_title("Flip table\nsolved: more than half of the samples right\nshaded: solved by one side only", fontsize=8.5)
         _title(figure, title, subtitle)
-    return _save(plt, figure, folder, stem)
+    return _save(mpl, figure, folder, stem)
