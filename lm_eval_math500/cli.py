@@ -616,7 +616,7 @@ def _report(options: argparse.Namespace) -> None:
         except TokenizerUnavailable as error:
             raise CommandError(f"--tokenizer: {error}") from None
     with after_the_run():
-        print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade))
+        print(write_report(options.run, options.out, options.tokenizer, regrade=options.regrade, efficiency=options.efficiency))
     _regraded(options)
 
 
@@ -645,6 +645,11 @@ def _add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--out", help="folder for the report (default: beside the results file)")
     report.add_argument("--tokenizer", help="tokenizer name or folder to count tokens the run did not count (default: the run's model)")
     report.add_argument("--regrade", action="store_true", help=REGRADE_HELP)
+    report.add_argument(
+        "--efficiency", action="store_true",
+        help="add the reasoning-efficiency table (first-correct and reflection tokens, thought switches); it grades "
+        "each paragraph of the right responses, so it takes seconds per ten thousand responses",
+    )  # fmt: skip
     report.set_defaults(handler=_report)
     compare = commands.add_parser(
         "compare", help="compare two runs, or two tasks of one dataset, problem by problem (paired bootstrap, McNemar)"

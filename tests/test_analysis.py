@@ -18,11 +18,13 @@ from statistics import fmean
 import pytest
 from matplotlib.image import imread
 
+from lm_eval_math500.analysis import efficiency
 from lm_eval_math500.analysis.efficiency import first_correct_end, reasoning_part, thought_switches
 from lm_eval_math500.analysis.report import write_report
 from lm_eval_math500.analysis.samples import read_run
 from lm_eval_math500.analysis.export import export_rows
 from lm_eval_math500.harness.metrics import doc_verdict
+from lm_eval_math500.grader import equivalence
 from lm_eval_math500.harness.replay import problem_key
 
 # The replayed runs are session fixtures: their tests run on one xdist worker, which makes them once.
@@ -113,7 +115,7 @@ def reports(base_run, sky_run, qwen8, offline_env) -> dict[str, tuple[Path, dict
     for name, run_dir in (("base", base_run), ("sky", sky_run), ("qwen8", qwen8[0])):
         out = run_dir / "report"
         if name == "qwen8":  # the command once; the other reports in process, to keep the suite quick
-            printed = Path(cli(offline_env, "report", str(run_dir), "--out", str(out)).stdout.strip())
+            printed = Path(cli(offline_env, "report", str(run_dir), "--out", str(out), "--efficiency").stdout.strip())
         else:
             printed = write_report(run_dir, out)
         assert printed == out / "report.md"
@@ -507,6 +509,20 @@ def test_first_correct_paragraph(text, expected):
 def test_reasoning_part_and_thought_switches(text, reasoning, switches):
     assert reasoning_part(text) == reasoning
     assert thought_switches(reasoning_part(text)) == switches
+
+
+@pytest.mark.slow
+def test_a_report_grades_nothing_unless_asked_for_the_efficiency_table(base_run, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report graded")
+
+    monkeypatch.setattr(equivalence, "_decide", refuse)
+    monkeypatch.setattr(efficiency, "grade_answer", refuse)
+    report = json.loads(write_report(base_run, tmp_path).with_name("report.json").read_text())
+    assert [f.get("efficiency") for task in report["tasks"].values() for f in task["filters"].values()] == [None, None]
+    assert "Reasoning efficiency" not in (tmp_path / "report.md").read_text()
+    with pytest.raises(AssertionError, match="the report graded"):
+        write_report(base_run, tmp_path / "with_efficiency", efficiency=True)
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lm_eval_math500.analysis import plots
+from lm_eval_math500.analysis.background import Pending, in_background
 from lm_eval_math500.analysis.efficiency import MEASURES, efficiency_tables, measure
 from lm_eval_math500.analysis.intervals import bootstrap_means, interval_name, mean_interval, verdict_cell, wilson
 from lm_eval_math500.analysis.samples import Problem, Run, RunReadError, TaskRun, read_run
@@ -258,9 +259,11 @@ def length_bins(problems: Sequence[Problem], lengths: Lengths) -> list[dict[str,
 
 
 def filter_report(
-    task: TaskRun, filter_name: str, problems: list[Problem], lengths: Lengths, budget: Budget, counter: TokenCounter
+    task: TaskRun, filter_name: str, problems: list[Problem], lengths: Lengths, budget: Budget, counter: TokenCounter,
+    efficiency: bool = False,
 ) -> dict[str, Any]:
-    """Every number of the report for one task under one filter."""
+    """Every number of the report for one task under one filter; with ``efficiency`` the reasoning
+    efficiency too, the one table that grades (each paragraph of the right responses)."""
     responses = [r for p in problems for r in p.responses]
     samples = len(problems[0].responses)
     metric = task.verdict_metric(filter_name)
@@ -283,8 +286,9 @@ def filter_report(
         "length_bins": length_bins(problems, lengths),
         "level": grouped(problems, "level", samples),
         "subject": grouped(problems, "subject", samples),
-        "efficiency": efficiency_tables(measure(problems, counter, lengths.counts)),
     }
+    if efficiency:
+        out["efficiency"] = efficiency_tables(measure(problems, counter, lengths.counts))
     if task.filter_settings(filter_name).get("variant") == "r1_zero":
         out["reward_categories"] = reward_categories(problems)
     if samples > 1:
@@ -338,13 +342,16 @@ def draw(numbers: Mapping[str, Any], problems: Sequence[Problem], lengths: Lengt
 
 
 def build_report(
-    run: Run, out_dir: Path, counter: TokenCounter
-) -> tuple[dict[str, Any], dict[tuple[str, str], tuple[list[Problem], list[list[int]]]]]:
-    """Compute every task's numbers and draw its plots into ``out_dir``; return the numbers and,
-    by (task, filter), the problems read with their responses' token counts."""
+    run: Run, out_dir: Path, counter: TokenCounter, efficiency: bool = False
+) -> tuple[dict[str, Any], dict[tuple[str, str], tuple[list[Problem], list[list[int]]]], list[Pending[list[str]]]]:
+    """Compute every task's numbers (with ``efficiency``, the reasoning efficiency too) and start
+    drawing its plots into ``out_dir`` in the background; return the numbers, by (task, filter) the
+    problems read with their responses' token counts, and the drawings, which :func:`plots_drawn`
+    waits for."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"results_file": str(run.results_file), "model": run.model, "tasks": {}}
     read: dict[tuple[str, str], tuple[list[Problem], list[list[int]]]] = {}
+    drawings = []
     for name, task in run.tasks.items():
         if not task.filters:  # none of these tasks'
             raise RunReadError(f"task {name} of {run.results_file} has no filters; report a run of these tasks")
@@ -357,12 +364,20 @@ def build_report(
             budget = run_budget(run, task, problems)
             entry["budget"] = {"tokens": budget.tokens, "measured": budget.measured, "note": budget.note}
             entry["tokens"] = lengths.source
-            numbers = filter_report(task, filter_name, problems, lengths, budget, counter)
+            numbers = filter_report(task, filter_name, problems, lengths, budget, counter, efficiency)
             entry["filters"][filter_name] = numbers
             caption = plots.Caption(run.model, name, filter_name)
-            entry["plots"] += draw(numbers, problems, lengths, budget, caption, out_dir)
+            drawings.append(in_background(draw, numbers, problems, lengths, budget, caption, out_dir))
         report["tasks"][name] = entry
-    return report, read
+    return report, read, drawings
+
+
+def plots_drawn(report: dict[str, Any], drawings: Sequence[Pending[list[str]]]) -> None:
+    """Wait for the drawings :func:`build_report` started and list their files under each task, in order."""
+    names = iter(drawings)
+    for entry in report["tasks"].values():
+        for _ in entry["filters"]:
+            entry["plots"] += next(names).result()
 
 
 def code_cell(text: str | None) -> str:
@@ -469,6 +484,8 @@ def render(report: Mapping[str, Any]) -> str:
             lines += ["", f"| {unit} | responses | {metric} | 95% Wilson interval |", "|---|---|---|---|"]
             lines += [f"| {b['tokens'][0]}–{b['tokens'][1]} | {b['count']} | {b['mean']:.3f} | {_interval(b)} |" for b in f["length_bins"]]
             lines.append("")
+            if "efficiency" not in f:
+                continue
             eff = f["efficiency"]
             header = " | ".join(m.replace("_", " ") + (" (estimated)" if tokens == "estimate" and m.endswith("tokens") else "") for m in MEASURES)
             lines += [f"Reasoning efficiency (means per response; right and wrong by {metric}):", "", f"| group | responses | {header} |",
@@ -484,10 +501,17 @@ def render(report: Mapping[str, Any]) -> str:
 
 
 def write_report(
-    run_path: str | Path, out_dir: str | Path | None = None, tokenizer: str | None = None, regrade: bool = False
+    run_path: str | Path,
+    out_dir: str | Path | None = None,
+    tokenizer: str | None = None,
+    regrade: bool = False,
+    efficiency: bool = False,
 ) -> Path:
     """Write ``report.md``, ``report.json``, ``report.html`` and the plots for the run at
-    ``run_path``; return report.md. With ``regrade`` its responses are graded again with today's grader.
+    ``run_path``; return report.md. With ``regrade`` its responses are graded again with today's
+    grader; with ``efficiency`` the report adds the reasoning-efficiency table, which grades each
+    paragraph of the right responses (seconds per ten thousand responses), where the rest of the
+    report only reads what the run recorded.
 
     Every file goes into ``out_dir`` (default: the results file's folder), plots named after
     their task and filter made one path component. A folder holding several runs is refused with
@@ -495,17 +519,19 @@ def write_report(
     and runs side by side are what ``compare`` pairs problem by problem. A folder that cannot be
     written is a :class:`RunReadError` naming it.
     """
-    from lm_eval_math500.analysis.report_html import write_html
+    from lm_eval_math500.analysis.report_html import problem_views, write_html
 
     run = read_run(run_path, regrade=regrade)
     out = Path(out_dir) if out_dir else run.results_file.parent
     counter = token_counter(tokenizer or model_tokenizer_name(run.raw.get("config") or {}))
     try:
-        report, problems = build_report(run, out, counter)
+        report, problems, drawings = build_report(run, out, counter, efficiency)
+        views = problem_views(report, problems)  # while the plots are drawn
+        plots_drawn(report, drawings)
         (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
         path = out / "report.md"
         path.write_text(render(report), encoding="utf-8")
-        write_html(report, problems, out)
+        write_html(report, views, out)
     except OSError as error:
         raise RunReadError(
             f"cannot write the report into {out} ({error.strerror}); pass --out a folder you can write to"

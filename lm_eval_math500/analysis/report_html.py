@@ -16,8 +16,11 @@ import html
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from lm_eval_math500.analysis.intervals import verdict_cell
 from lm_eval_math500.analysis.samples import Problem
@@ -165,7 +168,7 @@ def _json(value: Any) -> str:
 
 def _packed(value: Any) -> str:
     """``value`` as gzip-compressed JSON in base64, for the page to unpack when it is needed."""
-    return base64.b64encode(gzip.compress(json.dumps(value, ensure_ascii=False).encode("utf-8"), mtime=0)).decode("ascii")
+    return base64.b64encode(gzip.compress(msgspec.json.encode(value), compresslevel=6, mtime=0)).decode("ascii")
 
 
 def _row(problem: Problem, tokens: Sequence[int]) -> dict[str, Any]:
@@ -248,9 +251,17 @@ def _plots(report: Mapping[str, Any], folder: Path) -> str:
 Read = Mapping[tuple[str, str], tuple[list[Problem], list[list[int]]]]
 
 
-def page(report: Mapping[str, Any], problems: Read, folder: Path) -> str:
-    """The whole page as one string; ``problems`` holds each (task, filter)'s problems and their
-    responses' token counts."""
+@dataclass(frozen=True)
+class Views:
+    """The page's data: a table of rows for each (task, filter), and each problem's texts packed."""
+
+    views: list[dict[str, Any]]
+    details: dict[str, str]
+
+
+def problem_views(report: Mapping[str, Any], problems: Read) -> Views:
+    """The table rows and packed texts of every (task, filter); ``problems`` holds their problems
+    and the responses' token counts."""
     views, details = [], {}
     for name, task in report["tasks"].items():
         by_doc: dict[int, dict[str, Any]] = {}
@@ -276,6 +287,11 @@ def page(report: Mapping[str, Any], problems: Read, folder: Path) -> str:
                 }
             )
         details.update({f"{name}/{doc_id}": _packed(entry) for doc_id, entry in by_doc.items()})
+    return Views(views, details)
+
+
+def page(report: Mapping[str, Any], views: Views, folder: Path) -> str:
+    """The whole page as one string, with the plots ``report`` lists from ``folder``."""
     title = f"Report: {report['model']}"
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -291,14 +307,14 @@ def page(report: Mapping[str, Any], problems: Read, folder: Path) -> str:
         "<th data-key=\"level\" class=\"num\">level</th><th data-key=\"subject\">subject</th><th data-key=\"rate\" id=\"verdict-head\">verdict</th>"
         "<th data-key=\"answer\">answer (most given)</th><th data-key=\"gold\">gold</th><th data-key=\"tokens\" class=\"num\" id=\"tokens-head\">tokens (mean)</th>"
         "<th data-key=\"reasons\">grader's reasons</th></tr></thead><tbody id=\"rows\"></tbody></table>"
-        f"<script type=\"application/json\" id=\"views\">{_json(views)}</script>"
-        f"<script type=\"application/json\" id=\"details\">{_json(details)}</script>"
+        f"<script type=\"application/json\" id=\"views\">{_json(views.views)}</script>"
+        f"<script type=\"application/json\" id=\"details\">{_json(views.details)}</script>"
         f"<script>{_SCRIPT}</script></body></html>"
     )
 
 
-def write_html(report: Mapping[str, Any], problems: Read, folder: Path) -> Path:
+def write_html(report: Mapping[str, Any], views: Views, folder: Path) -> Path:
     """Write :data:`PAGE` into ``folder`` (beside the plots it embeds); return its path."""
     path = folder / PAGE
-    path.write_text(page(report, problems, folder), encoding="utf-8")
+    path.write_text(page(report, views, folder), encoding="utf-8")
     return path

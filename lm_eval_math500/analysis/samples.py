@@ -408,7 +408,12 @@ def _filtered(row: Mapping[str, Any]) -> list[Any]:
 
 def responses_of(row: Mapping[str, Any], path: str | Path | None) -> list[Response]:
     """A samples-file row's responses, each as the record the run logged for it describes it."""
-    texts, records = _texts(row), [read_record(item) for item in _filtered(row)]
+    decoded: dict[str, Record | None] = {}  # the samples of a problem often log one record alike
+    records = [
+        (decoded[item] if item in decoded else decoded.setdefault(item, read_record(item))) if isinstance(item, str) else read_record(item)
+        for item in _filtered(row)
+    ]
+    texts = _texts(row)
     if None not in records and len(records) != len(texts):
         raise RunReadError(
             f"{path}: the row of doc_id {row['doc_id']} (filter {row['filter']}) holds {len(records)} records for "

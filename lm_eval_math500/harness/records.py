@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import yaml
 
 from lm_eval_math500.grader.equivalence import Verdict
@@ -131,8 +132,8 @@ def read_record(text: Any) -> Record | None:
     if not isinstance(text, str) or not text.startswith("{"):
         return None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = msgspec.json.decode(text)
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(data, dict) or not set(_LOGGED) <= set(data):
         return None
