@@ -8,10 +8,11 @@ script times ``lm-eval-math500 run --repeats 64`` and ``lm-eval-math500 report``
 after the other, and prints wall and CPU seconds (the run's processes, user + system) against the
 budgets; on a shared machine the CPU seconds are the steadier figure.
 
-With ``--old-rev REV`` it also times the same runs with the code of git revision ``REV``, each run
-of this checkout right after the old one's, and prints new / old; the distinct texts are then run a
-third time with a tokenizer named (a byte-level BPE trained here on the problems), so that the run
-counts every response's tokens.
+The distinct texts are run a second time with a tokenizer named (a byte-level BPE trained here on
+the problems), as a run of the hf or vllm backend always has: the run then records every response's
+token count, which the report reads instead of estimating it. With ``--old-rev REV`` it also times
+the same runs with the code of git revision ``REV``, each run of this checkout right after the old
+one's, and prints new / old.
 """
 
 from __future__ import annotations
@@ -136,22 +137,20 @@ def main() -> None:
     rows, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         old = cli(checkout(options.old_rev, Path(tmp) / "old")) if options.old_rev else None
-        variants = [("each text 16x", False, None), ("64 distinct texts", True, None)]
-        if old:
-            variants.append(("64 distinct texts, tokenizer", True, train_tokenizer(options.data, Path(tmp) / "tok")))
-        for label, distinct, tokenizer in variants:
+        tokenizer = train_tokenizer(options.data, Path(tmp) / "tok")
+        variants = [("each text 16x", False, None), ("64 distinct texts", True, None), ("64 distinct texts, tokenizer", True, tokenizer)]
+        for index, (label, distinct, tokenizer) in enumerate(variants):
             replay = synthesise(options.data, Path(tmp) / f"replay_{distinct}.jsonl", distinct=distinct)
             metadata = {"data_dir": str(options.data), **({"tokenizer": str(tokenizer)} if tokenizer else {})}
             if old:
-                old_out = Path(tmp) / f"old_{len(pairs)}"
+                old_out = Path(tmp) / f"old_{index}"
                 old_times = timed(run_command(old[0], replay, old_out, metadata), old[1])
-            out = Path(tmp) / f"run_{len(pairs)}"
+            out = Path(tmp) / f"run_{index}"
             new_times = timed(run_command(new, replay, out, metadata), new_env)
             if old:
                 pairs.append((label, old_times, new_times))
-            if tokenizer is None:
-                rows.append(("run", label, *new_times))
-                rows.append(("report", label, *timed([*new, "report", str(out)], new_env)))
+            rows.append(("run", label, *new_times))
+            rows.append(("report", label, *timed([*new, "report", str(out)], new_env)))
     print(f"500 problems x {REPEATS} samples, math500_question_only, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}\n")
     print("| step | samples | wall s | CPU s | budget s | wall / budget |")
