@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from latex2sympy2_extended import NormalizationConfig
 from math_verify import LatexExtractionConfig, parse, verify
 
 from lm_eval_math500.grader import equivalence, forms, latex, parser, prose
+from lm_eval_math500.grader.worker import POOL, TIME_LIMIT
 from lm_eval_math500.harness.replay import problem_key
 from lm_eval_math500.rewards import grade_batch
 
@@ -133,6 +135,11 @@ def warm_up(data: Path, processes: int | None) -> None:
     solutions = [f"$\\boxed{{{row['gold_answer']}}}$" for row in rows]
     grade_batch([r["model_solution"] for r in rows], solutions, variant="question_only", processes=processes)
     math_verify_reward([r["model_solution"] for r in rows], solutions)
+    # Those solutions are all decided without a symbolic check: one check per thread forks the
+    # workers a trainer's batches keep from the first step on.
+    threads = processes or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(lambda _: POOL.run({"pred": "x^2 - 1", "gold": "(x - 1)(x + 1)"}, TIME_LIMIT), range(threads)))
 
 
 def read_adjudications(path: Path) -> dict[tuple[str, int, int], dict[str, str]]:
