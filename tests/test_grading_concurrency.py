@@ -7,20 +7,18 @@ so neither threads grading alongside nor checks that hang beside it change a ver
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
 
 from conftest import SHARED_DATA
+from process_kinds import KINDS, run_in
 from lm_eval_math500 import Verdict, grade, grade_answer
 
 # The module's fixtures grade the reference verdicts once, on one xdist worker.
@@ -126,66 +124,16 @@ def test_symbolic_verdicts_do_not_depend_on_threads_or_hung_checks(symbolic_verd
         assert list(pool.map(compare_symbolic, SYMBOLIC)) == symbolic_verdicts
 
 
-def symbolic_and_hung(_: object = None) -> tuple[list[Verdict], Verdict]:
+def symbolic_and_hung() -> tuple[list[Verdict], Verdict]:
     """What each kind of process grades: the symbolic pairs, and a check cut off at its limit."""
     return [compare_symbolic(p) for p in SYMBOLIC[::5]], hung_verdict()
 
 
-def in_thread() -> tuple[list[Verdict], Verdict]:
-    out = []
-    thread = threading.Thread(target=lambda: out.append(symbolic_and_hung()))
-    thread.start()
-    thread.join()
-    return out[0]
-
-
-def in_executor(start_method: str) -> Callable[[], tuple[list[Verdict], Verdict]]:
-    def run() -> tuple[list[Verdict], Verdict]:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(start_method)) as pool:
-            return pool.submit(symbolic_and_hung).result()
-
-    return run
-
-
-def in_daemonic_pool(start_method: str) -> Callable[[], tuple[list[Verdict], Verdict]]:
-    def run() -> tuple[list[Verdict], Verdict]:
-        with multiprocessing.get_context(start_method).Pool(1) as pool:  # its workers are daemonic
-            return pool.apply(symbolic_and_hung)
-
-    return run
-
-
-def in_forked_child() -> tuple[list[Verdict], Verdict]:
-    """A child made by a bare os.fork() after this process has graded (so its workers exist)."""
-    compare_symbolic(SYMBOLIC[0])
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            verdicts, hung = symbolic_and_hung()
-            os.write(write, json.dumps([[v.correct for v in verdicts], hung.timed_out]).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        correct, timed_out = json.loads(pipe.read())
-    os.waitpid(pid, 0)
-    return [Verdict(c, "") for c in correct], Verdict(False, "", timed_out=timed_out)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("runner", [
-    in_thread,
-    in_executor("fork"),
-    in_executor("spawn"),
-    in_executor("forkserver"),
-    in_daemonic_pool("fork"),
-    in_daemonic_pool("spawn"),
-    in_forked_child,
-], ids=["thread", "executor-fork", "executor-spawn", "executor-forkserver", "daemonic-pool-fork",
-        "daemonic-pool-spawn", "os-fork"])
-def test_grading_works_with_its_limit_in_every_kind_of_process(symbolic_verdicts, runner):
-    verdicts, hung = runner()
+@pytest.mark.parametrize("kind", KINDS)
+def test_grading_works_with_its_limit_in_every_kind_of_process(symbolic_verdicts, kind):
+    compare_symbolic(SYMBOLIC[0])  # this process has graded, so a forked child inherits its workers
+    verdicts, hung = run_in(kind, symbolic_and_hung)
     assert [v.correct for v in verdicts] == [v.correct for v in symbolic_verdicts[::5]]
     assert hung.timed_out
 

@@ -5,22 +5,18 @@ is killed."""
 
 from __future__ import annotations
 
-import json
-import multiprocessing
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import psutil
 import pytest
 
 from lm_eval_math500.rewards import compute_score, grade_batch, math_reward
+from process_kinds import KINDS, run_in
 
 # Each test starts processes that run the symbolic checks to their limit: seconds each.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rewards_processes")]
@@ -57,61 +53,11 @@ def in_process() -> tuple[list, list, list]:
     return found
 
 
-def in_thread() -> tuple[list, list, list]:
-    out = []
-    thread = threading.Thread(target=lambda: out.append(rewarded()))
-    thread.start()
-    thread.join()
-    return out[0]
-
-
-def in_executor(start_method: str) -> Callable[[], tuple[list, list, list]]:
-    """A concurrent.futures worker, given the reward function itself (pickled), as Ray hands it to its workers."""
-
-    def run() -> tuple[list, list, list]:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(start_method)) as pool:
-            return pool.submit(rewarded, REWARD).result()
-
-    return run
-
-
-def in_daemonic_pool(start_method: str) -> Callable[[], tuple[list, list, list]]:
-    def run() -> tuple[list, list, list]:
-        with multiprocessing.get_context(start_method).Pool(1) as pool:  # its workers are daemonic
-            return pool.apply(rewarded)
-
-    return run
-
-
-def in_forked_child() -> tuple[list, list, list]:
-    """A child made by a bare os.fork() after this process has rewarded (the fixture), so its grader
-    workers exist."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.write(write, json.dumps(rewarded()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        found = json.loads(pipe.read())
-    os.waitpid(pid, 0)
-    return found[0], [tuple(v) for v in found[1]], found[2]
-
-
-@pytest.mark.parametrize("runner", [
-    in_thread,
-    in_executor("fork"),
-    in_executor("spawn"),
-    in_executor("forkserver"),
-    in_daemonic_pool("fork"),
-    in_daemonic_pool("spawn"),
-    in_forked_child,
-], ids=["thread", "executor-fork", "executor-spawn", "executor-forkserver", "daemonic-pool-fork",
-        "daemonic-pool-spawn", "os-fork"])  # fmt: skip
-def test_the_rewards_are_the_same_in_every_kind_of_process(in_process, runner):
-    assert runner() == in_process
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_rewards_are_the_same_in_every_kind_of_process(in_process, kind):
+    # The reward function itself goes to the process pools pickled, as Ray hands it to its workers;
+    # a forked child inherits the grader workers the fixture started.
+    assert run_in(kind, rewarded, REWARD) == in_process
 
 
 # A process that rewards batches in a daemonic pool, each with a check that runs to its limit.
