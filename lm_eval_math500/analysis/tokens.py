@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lm_eval_math500.harness.budget import load_tokenizer
+from lm_eval_math500.harness.budget import TokenCounts
 
 _NOT_SYMBOLS = (string.ascii_letters + string.whitespace).encode()
 _SCALE = 0.9
@@ -24,25 +24,24 @@ class TokenCounter:
     """Counts tokens of texts.
 
     Attributes:
-        tokenizer: a loaded Hugging Face tokenizer, or None to estimate.
+        counts: the run's own way of counting with a tokenizer (:class:`TokenCounts`), or None to estimate.
         source: what counts: the tokenizer's name, or ``"estimate"``.
     """
 
-    tokenizer: Any
+    counts: TokenCounts | None
     source: str
 
     @property
     def estimated(self) -> bool:
-        return self.tokenizer is None
+        return self.counts is None
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """The token count of each text (no special tokens added)."""
         if not texts:
             return []
-        if self.tokenizer is None:
+        if self.counts is None:
             return [round(_SCALE * (len(t.split()) + len(t.encode().translate(None, _NOT_SYMBOLS)))) for t in texts]
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        return self.counts.count(texts)
 
 
 def model_tokenizer_name(run_config: Mapping[str, Any]) -> str | None:
@@ -57,6 +56,8 @@ def model_tokenizer_name(run_config: Mapping[str, Any]) -> str | None:
 
 
 def token_counter(name: str | None) -> TokenCounter:
-    """A counter with the tokenizer ``name`` (loaded as the token-budget check loads it), else the estimate."""
-    tokenizer = load_tokenizer(name) if name else None
-    return TokenCounter(tokenizer, name) if tokenizer is not None else TokenCounter(None, "estimate")
+    """A counter with the tokenizer ``name``, counting as a run counts its responses, else the estimate."""
+    counts = TokenCounts(name) if name else None
+    if counts is None or counts.tokenizer is None:
+        return TokenCounter(None, "estimate")
+    return TokenCounter(counts, name)
